@@ -1,0 +1,37 @@
+import type { TokenClaimsOptions, TokenTransport } from '../interfaces/jwt-sessions-options.interface.js';
+import type { TokenType } from '../interfaces/session.interface.js';
+import type { AccessTokenPayload, RefreshTokenPayload } from '../interfaces/token-payload.interface.js';
+import type { StoredSession } from '../store/stored-session.js';
+
+/** What a guarded route requires: `refresh-by-access` takes an access token whose expiry is waived. @publicApi */
+export type AuthMode = 'access' | 'refresh' | 'refresh-by-access';
+
+/** Options shared by `@AccessAuth()`, `@RefreshAuth()` and `@RefreshByAccessAuth()`. @publicApi */
+export interface AuthOptions {
+  /** Where the token may come from. @default 'auto' (header, then cookie) */
+  transport?: TokenTransport;
+  /** Claims checked on this route, over `@TokenClaims()` and the module's `verify`. */
+  claims?: TokenClaimsOptions;
+}
+
+/** @internal The metadata an auth decorator leaves on a route. */
+export interface AuthRule {
+  mode: AuthMode;
+  transport: TokenTransport;
+  claims?: TokenClaimsOptions;
+}
+
+/**
+ * What the guard verified, left on the request for the param decorators.
+ * @publicApi
+ */
+export interface AuthContext {
+  /** The kind of token that was presented. */
+  type: TokenType;
+  /** The raw token found (the gem's `found_token`). */
+  token: string;
+  source: 'header' | 'cookie';
+  /** Its verified payload; on refresh-by-access routes, verified except for expiry (the gem's `claimless_payload`). */
+  payload: AccessTokenPayload | RefreshTokenPayload;
+  session: StoredSession;
+}

@@ -1,0 +1,70 @@
+import {
+  IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, ValidateBy, ValidateNested,
+} from 'class-validator';
+import type { JwtAlgorithm, TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
+import { SUPPORTED_ALGORITHMS } from '../tokens/algorithms.js';
+
+/** RFC 7230 token characters: what a header name may be. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** RFC 6265 cookie-name: a token as well. */
+const COOKIE_NAME = HEADER_NAME;
+
+/** One non-empty string or a non-empty list of them (issuer, audience). */
+function IsStringOrList(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isStringOrList',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' ? value.length > 0
+        : Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string' && item.length > 0),
+      defaultMessage: (args) => `${args?.property} must be a non-empty string or a non-empty list of strings`,
+    },
+  });
+}
+
+/** @internal class-validator rules for `verify` and per-route claims. */
+export class TokenClaimsSchema implements TokenClaimsOptions {
+  @IsOptional() @IsStringOrList()
+  issuer?: string | string[];
+
+  @IsOptional() @IsStringOrList()
+  audience?: string | string[];
+
+  @IsOptional() @IsString() @IsNotEmpty()
+  subject?: string;
+
+  @IsOptional() @IsInt() @Min(0) @Max(86400)
+  leeway?: number;
+}
+
+/** @internal class-validator rules for the scalar options; keys and store are checked where they are used. */
+export class JwtSessionsOptionsSchema {
+  @IsOptional() @IsIn(SUPPORTED_ALGORITHMS, { message: `algorithm must be one of ${SUPPORTED_ALGORITHMS.join(', ')}` })
+  algorithm?: JwtAlgorithm;
+
+  @IsOptional() @IsInt() @Min(1)
+  accessExpiresIn?: number;
+
+  @IsOptional() @IsInt() @Min(1)
+  refreshExpiresIn?: number;
+
+  @IsOptional() @Matches(HEADER_NAME)
+  accessHeader?: string;
+
+  @IsOptional() @Matches(HEADER_NAME)
+  refreshHeader?: string;
+
+  @IsOptional() @Matches(HEADER_NAME)
+  csrfHeader?: string;
+
+  @IsOptional() @Matches(COOKIE_NAME)
+  accessCookie?: string;
+
+  @IsOptional() @Matches(COOKIE_NAME)
+  refreshCookie?: string;
+
+  @IsOptional() @IsInt() @Min(256) @Max(65536)
+  maxTokenLength?: number;
+
+  @IsOptional() @ValidateNested()
+  verify?: TokenClaimsSchema;
+}

@@ -1,0 +1,60 @@
+import { validateSync, type ValidationError } from 'class-validator';
+import { MalconfiguredError } from '../errors/jwt-sessions.errors.js';
+import type { JwtSessionsModuleOptions } from '../interfaces/jwt-sessions-options.interface.js';
+import {
+  DEFAULT_ACCESS_COOKIE, DEFAULT_ACCESS_EXPIRES_IN, DEFAULT_ACCESS_HEADER, DEFAULT_ALGORITHM, DEFAULT_CSRF_HEADER,
+  DEFAULT_MAX_TOKEN_LENGTH, DEFAULT_REFRESH_COOKIE, DEFAULT_REFRESH_EXPIRES_IN, DEFAULT_REFRESH_HEADER,
+} from '../jwt-sessions.constants.js';
+import { importSigningKeys } from '../tokens/signing-keys.js';
+import { JwtSessionsOptionsSchema, TokenClaimsSchema } from './jwt-sessions-options.schema.js';
+import { JwtSessionsConfig } from './jwt-sessions.config.js';
+
+/**
+ * Merges the gem's defaults into the options, validates them with class-validator, and imports the keys.
+ * Any problem fails the app's start with a `MalconfiguredError` that names the option.
+ * @internal
+ */
+export async function resolveJwtSessionsConfig(options: JwtSessionsModuleOptions | undefined): Promise<JwtSessionsConfig> {
+  if (options === null || typeof options !== 'object') {
+    throw new MalconfiguredError('JwtSessionsModule needs an options object with at least a signing key');
+  }
+  assertValid(options);
+  const keys = await importSigningKeys({
+    algorithm: options.algorithm ?? DEFAULT_ALGORITHM,
+    signingKey: options.signingKey,
+    privateKey: options.privateKey,
+    publicKey: options.publicKey,
+  });
+  return new JwtSessionsConfig(
+    keys,
+    options.accessExpiresIn ?? DEFAULT_ACCESS_EXPIRES_IN,
+    options.refreshExpiresIn ?? DEFAULT_REFRESH_EXPIRES_IN,
+    {
+      access: (options.accessHeader ?? DEFAULT_ACCESS_HEADER).toLowerCase(),
+      refresh: (options.refreshHeader ?? DEFAULT_REFRESH_HEADER).toLowerCase(),
+      csrf: (options.csrfHeader ?? DEFAULT_CSRF_HEADER).toLowerCase(),
+    },
+    {
+      access: options.accessCookie ?? DEFAULT_ACCESS_COOKIE,
+      refresh: options.refreshCookie ?? DEFAULT_REFRESH_COOKIE,
+    },
+    Object.freeze({ ...options.verify }),
+    options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH,
+  );
+}
+
+function assertValid(options: JwtSessionsModuleOptions): void {
+  const { verify, ...rest } = options;
+  const schema = Object.assign(new JwtSessionsOptionsSchema(), rest);
+  if (verify !== undefined) schema.verify = Object.assign(new TokenClaimsSchema(), verify);
+  const problems = validateSync(schema).flatMap((error) => describe(error, ''));
+  if (problems.length > 0) {
+    throw new MalconfiguredError(`Invalid JwtSessionsModule options: ${problems.join('; ')}`);
+  }
+}
+
+function describe(error: ValidationError, parent: string): string[] {
+  const path = parent ? `${parent}.${error.property}` : error.property;
+  const own = Object.values(error.constraints ?? {}).map((message) => `${path}: ${message}`);
+  return [...own, ...(error.children ?? []).flatMap((child) => describe(child, path))];
+}

@@ -1,0 +1,10 @@
+export {
+  JwtSessionsError,
+  MalconfiguredError,
+  InvalidPayloadError,
+  UnauthorizedError,
+  ClaimsVerificationError,
+  ExpiredError,
+  StoreUnavailableError,
+} from './jwt-sessions.errors.js';
+export type { JwtSessionsErrorCode } from './jwt-sessions.errors.js';

@@ -1,0 +1,87 @@
+import type { KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
+import type { TokenStore } from '../store/token-store.js';
+
+/** Signing algorithms the module accepts (`none` is never one of them). @publicApi */
+export type JwtAlgorithm =
+  | 'HS256' | 'HS384' | 'HS512'
+  | 'RS256' | 'RS384' | 'RS512'
+  | 'PS256' | 'PS384' | 'PS512'
+  | 'ES256' | 'ES384' | 'ES512'
+  | 'EdDSA';
+
+/** Key material: a PEM string (asymmetric) or secret string (HMAC), raw bytes (HMAC), a JWK, or a Node `KeyObject`. @publicApi */
+export type KeyMaterial = string | Uint8Array | JWK | KeyObject;
+
+/** Claims checked when a token is verified (global, per route, or per call). @publicApi */
+export interface TokenClaimsOptions {
+  /** Accepted `iss` values; when set, a token without `iss` is refused. */
+  issuer?: string | string[];
+  /** Accepted `aud` values (any one matches); when set, a token without `aud` is refused. */
+  audience?: string | string[];
+  /** Required `sub`. */
+  subject?: string;
+  /**
+   * Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
+   * @default 0
+   */
+  leeway?: number;
+}
+
+/** Where a guard looks for a token. `auto` reads the header first, then the cookie (the gem's default). @publicApi */
+export type TokenTransport = 'auto' | 'header' | 'cookie';
+
+/**
+ * Options of {@link JwtSessionsModule}. Defaults are the gem's.
+ * @publicApi
+ */
+export interface JwtSessionsModuleOptions {
+  /**
+   * Signing algorithm.
+   * @default 'HS256'
+   */
+  algorithm?: JwtAlgorithm;
+  /** HMAC secret (HS256/384/512): at least as many bytes as the hash output (32, 48, 64). */
+  signingKey?: KeyMaterial;
+  /** Private key for RS/PS/ES/EdDSA signing: PEM (PKCS#8), JWK or `KeyObject`. */
+  privateKey?: KeyMaterial;
+  /** Public key for verification: PEM (SPKI), JWK or `KeyObject`. Derived from `privateKey` when omitted. */
+  publicKey?: KeyMaterial;
+  /**
+   * Access token lifetime in seconds.
+   * @default 3600
+   */
+  accessExpiresIn?: number;
+  /**
+   * Refresh token (and session) lifetime in seconds.
+   * @default 604800
+   */
+  refreshExpiresIn?: number;
+  /** @default 'Authorization' */
+  accessHeader?: string;
+  /** @default 'X-Refresh-Token' */
+  refreshHeader?: string;
+  /** @default 'X-CSRF-Token' */
+  csrfHeader?: string;
+  /** @default 'jwt_access' */
+  accessCookie?: string;
+  /** @default 'jwt_refresh' */
+  refreshCookie?: string;
+  /** Claims verified on every token (the gem's `jwt_options`). Per-route claims override these field by field. */
+  verify?: TokenClaimsOptions;
+  /**
+   * Longest token, cookie or CSRF value read from a request, in characters; longer ones are refused unread.
+   * @default 8192
+   */
+  maxTokenLength?: number;
+  /**
+   * Session store. `'memory'` (the default) keeps sessions in this process; pass any {@link TokenStore} for your own.
+   * @default 'memory'
+   */
+  store?: 'memory' | TokenStore;
+}
+
+/** A class that builds the options, for `forRootAsync({ useClass })`. @publicApi */
+export interface JwtSessionsOptionsFactory {
+  createJwtSessionsOptions(): JwtSessionsModuleOptions | Promise<JwtSessionsModuleOptions>;
+}

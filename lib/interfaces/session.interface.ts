@@ -1,0 +1,70 @@
+import type { TokenClaimsOptions } from './jwt-sessions-options.interface.js';
+import type { SessionPayload } from './token-payload.interface.js';
+
+/**
+ * What a refresh answers; keys are the gem's, so the object can be sent as JSON as it is.
+ * @publicApi
+ */
+export interface RefreshedTokens {
+  /** Masked CSRF token for this response (a fresh mask each time, against BREACH). */
+  csrf: string;
+  access: string;
+  access_expires_at: Date;
+}
+
+/** What a login answers. @publicApi */
+export interface SessionTokens extends RefreshedTokens {
+  refresh: string;
+  refresh_expires_at: Date;
+}
+
+/**
+ * Called when a refresh comes while the session's access token is still live (a possible stolen refresh token),
+ * or, on refresh by access, with an access token that is not the session's current one.
+ * Throw to refuse the refresh (`UnauthorizedError` answers 401); return to let it go on.
+ * @publicApi
+ */
+export type EarlyRefreshCallback = (sessionUid: string, accessExpiresAt: Date) => void | Promise<void>;
+
+/** Options of `SessionService.login` (the gem's `Session.new` options). @publicApi */
+export interface LoginOptions<P extends SessionPayload = SessionPayload, R extends SessionPayload = P> {
+  /** Data sewn into the access token. @default {} */
+  payload?: P;
+  /** Data sewn into the refresh token. @default the access payload */
+  refreshPayload?: R;
+  /** Groups sessions, e.g. per user, so they can be listed and flushed together. */
+  namespace?: string;
+  /** Allows refreshing this session with its (expired) access token alone. @default false */
+  refreshByAccessAllowed?: boolean;
+  /** Access lifetime in seconds for this session. @default the module's `accessExpiresIn` */
+  accessExpiresIn?: number;
+  /** Refresh lifetime in seconds for this session. @default the module's `refreshExpiresIn` */
+  refreshExpiresIn?: number;
+}
+
+/** Options of `SessionService.refresh` and `refreshByAccess`. @publicApi */
+export interface RefreshOptions<P extends SessionPayload = SessionPayload> {
+  /** Data sewn into the new access token. @default {} */
+  payload?: P;
+  /** Access lifetime in seconds. @default the module's `accessExpiresIn` */
+  accessExpiresIn?: number;
+  /** Claims checked on the token given (refresh token, or access token for refresh by access). */
+  claims?: TokenClaimsOptions;
+  /** The gem's refresh block: see {@link EarlyRefreshCallback}. */
+  onEarlyRefresh?: EarlyRefreshCallback;
+}
+
+/** One live session as listed by `SessionService.listSessions`. @publicApi */
+export interface SessionInfo {
+  /** The session id (its refresh token's uid). */
+  id: string;
+  namespace: string | null;
+  created_at: Date;
+  expires_at: Date;
+  /** When the current access token expires; null after its namespace's access tokens were flushed. */
+  access_expires_at: Date | null;
+  refresh_by_access_allowed: boolean;
+}
+
+/** Token kinds, as the gem names them. @publicApi */
+export type TokenType = 'access' | 'refresh';

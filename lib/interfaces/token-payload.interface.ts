@@ -1,0 +1,26 @@
+/** A JSON value a payload may carry. @publicApi */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** App data sewn into a token. Reserved claims below are set by the server and win over it. @publicApi */
+export type SessionPayload = Record<string, unknown>;
+
+/** Claims the module sets on every token; an app payload cannot override them. @publicApi */
+export const RESERVED_CLAIMS = ['uid', 'ruid', 'exp', 'iat'] as const;
+
+/** What a verified access token carries: the app's payload plus the reserved claims. @publicApi */
+export type AccessTokenPayload<P extends SessionPayload = SessionPayload> = P & {
+  /** This access token's id. */
+  uid: string;
+  /** The session's id (its refresh token's uid). */
+  ruid: string;
+  exp: number;
+  iat: number;
+};
+
+/** What a verified refresh token carries. @publicApi */
+export type RefreshTokenPayload<P extends SessionPayload = SessionPayload> = P & {
+  /** The session's id. */
+  uid: string;
+  exp: number;
+  iat: number;
+};

@@ -1,0 +1,16 @@
+/** Defaults mirror the Ruby gem jwt_sessions so a client written against it works unchanged. */
+export const DEFAULT_ALGORITHM = 'HS256';
+export const DEFAULT_ACCESS_EXPIRES_IN = 3600;
+export const DEFAULT_REFRESH_EXPIRES_IN = 604800;
+export const DEFAULT_ACCESS_HEADER = 'Authorization';
+export const DEFAULT_REFRESH_HEADER = 'X-Refresh-Token';
+export const DEFAULT_CSRF_HEADER = 'X-CSRF-Token';
+export const DEFAULT_ACCESS_COOKIE = 'jwt_access';
+export const DEFAULT_REFRESH_COOKIE = 'jwt_refresh';
+/** Longest token, cookie value or CSRF header we read; anything longer is refused before any parsing. */
+export const DEFAULT_MAX_TOKEN_LENGTH = 8192;
+
+/** @internal Metadata key of the auth mode a route requires. */
+export const AUTH_METADATA = Symbol('jwt-sessions:auth');
+/** @internal Request property where the guard leaves what it verified. */
+export const AUTH_CONTEXT = Symbol('jwt-sessions:auth-context');

@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import { JwtSessionsGuard } from './auth/jwt-sessions.guard.js';
+import { TokenPayloadPipe } from './auth/token-payload.pipe.js';
+import { Clock } from './clock/clock.js';
+import { JwtSessionsConfig } from './config/jwt-sessions.config.js';
+import { ConfigurableModuleClass } from './jwt-sessions.module-definition.js';
+import { clockProvider, configProvider, tokenStoreProvider } from './jwt-sessions.providers.js';
+import { SessionService } from './session/session.service.js';
+import { TokenStore } from './store/token-store.js';
+import { TokenCodec } from './tokens/token-codec.js';
+
+/**
+ * Stateful JWT sessions: `JwtSessionsModule.forRoot({ signingKey })` or `forRootAsync({ useFactory, inject })`,
+ * with `isGlobal: true` to skip importing it in every feature module.
+ * @publicApi
+ */
+@Module({
+  providers: [configProvider, tokenStoreProvider, clockProvider, TokenCodec, SessionService, JwtSessionsGuard, TokenPayloadPipe],
+  // The guard and the pipe run in the importing module's injector, so what they inject is exported too.
+  exports: [JwtSessionsConfig, TokenStore, Clock, TokenCodec, SessionService, JwtSessionsGuard, TokenPayloadPipe],
+})
+export class JwtSessionsModule extends ConfigurableModuleClass {}

@@ -1,0 +1,31 @@
+import type { Provider } from '@nestjs/common';
+import { Clock, SystemClock } from './clock/clock.js';
+import { JwtSessionsConfig } from './config/jwt-sessions.config.js';
+import { resolveJwtSessionsConfig } from './config/resolve-config.js';
+import { MalconfiguredError } from './errors/jwt-sessions.errors.js';
+import type { JwtSessionsModuleOptions } from './interfaces/jwt-sessions-options.interface.js';
+import { JWT_SESSIONS_MODULE_OPTIONS } from './jwt-sessions.module-definition.js';
+import { MemoryTokenStore } from './store/memory-token.store.js';
+import { TokenStore } from './store/token-store.js';
+
+/** The validated options, built once at bootstrap. @internal */
+export const configProvider: Provider = {
+  provide: JwtSessionsConfig,
+  useFactory: resolveJwtSessionsConfig,
+  inject: [JWT_SESSIONS_MODULE_OPTIONS],
+};
+
+/** The store the options name: the memory store by default, or the user's own. @internal */
+export const tokenStoreProvider: Provider = {
+  provide: TokenStore,
+  useFactory: (options: JwtSessionsModuleOptions): TokenStore => {
+    const store = options?.store ?? 'memory';
+    if (store === 'memory') return new MemoryTokenStore();
+    if (store instanceof TokenStore) return store;
+    throw new MalconfiguredError("store must be 'memory' or an instance of TokenStore");
+  },
+  inject: [JWT_SESSIONS_MODULE_OPTIONS],
+};
+
+/** The real clock; tests replace it with `overrideProvider(Clock)`. @internal */
+export const clockProvider: Provider = { provide: Clock, useClass: SystemClock };

@@ -1,0 +1,3 @@
+export { TokenStore } from './token-store.js';
+export { MemoryTokenStore } from './memory-token.store.js';
+export type { StoredSession, AccessLink } from './stored-session.js';

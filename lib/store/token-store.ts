@@ -1,0 +1,39 @@
+import type { AccessLink, StoredSession } from './stored-session.js';
+
+/**
+ * The session store contract, and the DI token to inject or replace it.
+ *
+ * Every method is one atomic step: no interleaving of calls may leave half a session or revive a flushed one.
+ * A session whose `expiresAt` is not after `now` is gone: no method returns, counts or changes it, and the
+ * store frees it without a timer per key. Times are Unix seconds and `now` comes from the caller, so that
+ * one clock rules the whole module.
+ * @publicApi
+ */
+export abstract class TokenStore {
+  /** Saves a new session. */
+  abstract create(session: StoredSession, now: number): Promise<void>;
+
+  /** The live session with this uid, or null. */
+  abstract find(uid: string, now: number): Promise<StoredSession | null>;
+
+  /**
+   * Points the session at a new access token and CSRF secret, only if it is still live and still honours
+   * `expectedAccessUid` (so two refreshes racing on one state cannot both win). Answers the updated session, or null.
+   */
+  abstract relink(uid: string, expectedAccessUid: string, link: AccessLink, now: number): Promise<StoredSession | null>;
+
+  /** Deletes one session; answers 1, or 0 when there was none. */
+  abstract delete(uid: string, now: number): Promise<number>;
+
+  /** The live sessions of a namespace. */
+  abstract list(namespace: string, now: number): Promise<StoredSession[]>;
+
+  /** Deletes every session of a namespace; answers how many. */
+  abstract deleteNamespace(namespace: string, now: number): Promise<number>;
+
+  /** Unlinks the access token of every session of a namespace, keeping the sessions; answers how many. */
+  abstract unlinkNamespaceAccess(namespace: string, now: number): Promise<number>;
+
+  /** Deletes every session; answers how many. */
+  abstract deleteAll(now: number): Promise<number>;
+}

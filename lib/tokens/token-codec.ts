@@ -1,0 +1,68 @@
+import { Injectable } from '@nestjs/common';
+import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { Clock } from '../clock/clock.js';
+import { JwtSessionsConfig } from '../config/jwt-sessions.config.js';
+import { ClaimsVerificationError, ExpiredError, UnauthorizedError } from '../errors/jwt-sessions.errors.js';
+import type { TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
+import type { TokenType } from '../interfaces/session.interface.js';
+
+/** Signed `typ` header of each token kind, so one kind is never accepted as the other. */
+const TYP: Record<TokenType, string> = { access: 'at+jwt', refresh: 'rt+jwt' };
+/** Compact JWS only: three base64url segments, nothing else (no JWE, no JSON serialization, no padding). */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** How a token is checked besides its signature. @internal */
+export interface VerifyOptions {
+  claims?: TokenClaimsOptions;
+  /** Accept a token whose `exp` has passed (refresh by access); every other check still runs. */
+  allowExpired?: boolean;
+}
+
+/**
+ * The only place that signs and verifies tokens (through jose). Every failure becomes one of our errors:
+ * Expired for `exp`, ClaimsVerification for other claims, Unauthorized for everything else.
+ * @internal
+ */
+@Injectable()
+export class TokenCodec {
+  constructor(
+    private readonly config: JwtSessionsConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  sign(claims: JWTPayload, type: TokenType): Promise<string> {
+    const { algorithm, signKey } = this.config.keys;
+    return new SignJWT(claims).setProtectedHeader({ alg: algorithm, typ: TYP[type] }).sign(signKey);
+  }
+
+  async verify(token: string, type: TokenType, options: VerifyOptions = {}): Promise<JWTPayload> {
+    if (token.length > this.config.maxTokenLength || !COMPACT_JWS.test(token)) {
+      throw new UnauthorizedError('Malformed token');
+    }
+    const claims = { ...this.config.verify, ...options.claims };
+    const { algorithm, verifyKey } = this.config.keys;
+    try {
+      const { payload } = await jwtVerify(token, verifyKey, {
+        algorithms: [algorithm],
+        typ: TYP[type],
+        issuer: claims.issuer,
+        audience: claims.audience,
+        subject: claims.subject,
+        clockTolerance: claims.leeway ?? 0,
+        currentDate: new Date(this.clock.now()),
+        requiredClaims: ['exp'],
+      });
+      return payload;
+    } catch (error) {
+      // jose checks the signature, typ, iss, sub, aud and nbf before exp, so an expired token's payload is trustworthy.
+      if (options.allowExpired && error instanceof errors.JWTExpired && error.claim === 'exp') return error.payload;
+      throw toSessionError(error);
+    }
+  }
+}
+
+function toSessionError(error: unknown): UnauthorizedError {
+  if (error instanceof errors.JWTExpired) return new ExpiredError('Token has expired');
+  if (error instanceof errors.JWTClaimValidationFailed) return new ClaimsVerificationError(`Token claim check failed: ${error.claim}`);
+  return new UnauthorizedError('Token cannot be verified');
+}

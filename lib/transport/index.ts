@@ -1,0 +1,2 @@
+export type { SessionRequest } from './session-request.js';
+export type { LocatedToken } from './token-extractor.js';

@@ -1,0 +1,9 @@
+/**
+ * The little of an HTTP request the guards read. Express and Fastify requests both fit it; for GraphQL or
+ * WebSockets, override `JwtSessionsGuard.getRequest` to hand over an object of this shape.
+ * @publicApi
+ */
+export interface SessionRequest {
+  method?: string;
+  headers: Record<string, string | string[] | undefined>;
+}
