@@ -8,6 +8,7 @@ import { clockProvider, configProvider, tokenStoreProvider } from './jwt-session
 import { SessionService } from './session/session.service.js';
 import { TokenStore } from './store/token-store.js';
 import { TokenCodec } from './tokens/token-codec.js';
+import { SessionCookies } from './transport/session-cookies.js';
 
 /**
  * Stateful JWT sessions: `JwtSessionsModule.forRoot({ signingKey })` or `forRootAsync({ useFactory, inject })`,
@@ -15,8 +16,8 @@ import { TokenCodec } from './tokens/token-codec.js';
  * @publicApi
  */
 @Module({
-  providers: [configProvider, tokenStoreProvider, clockProvider, TokenCodec, SessionService, JwtSessionsGuard, TokenPayloadPipe],
+  providers: [configProvider, tokenStoreProvider, clockProvider, TokenCodec, SessionService, JwtSessionsGuard, TokenPayloadPipe, SessionCookies],
   // The guard and the pipe run in the importing module's injector, so what they inject is exported too.
-  exports: [JwtSessionsConfig, TokenStore, Clock, TokenCodec, SessionService, JwtSessionsGuard, TokenPayloadPipe],
+  exports: [JwtSessionsConfig, TokenStore, Clock, TokenCodec, SessionService, JwtSessionsGuard, TokenPayloadPipe, SessionCookies],
 })
 export class JwtSessionsModule extends ConfigurableModuleClass {}

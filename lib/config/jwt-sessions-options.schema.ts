@@ -1,5 +1,5 @@
 import {
-  IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, ValidateBy, ValidateNested,
+  IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, ValidateBy, ValidateNested,
 } from 'class-validator';
 import type { JwtAlgorithm, TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
 import { SUPPORTED_ALGORITHMS } from '../tokens/algorithms.js';
@@ -36,6 +36,15 @@ export class TokenClaimsSchema implements TokenClaimsOptions {
   leeway?: number;
 }
 
+/** @internal class-validator rules for `cookieOptions`. */
+export class SessionCookieSchema {
+  @IsOptional() @IsBoolean()
+  secure?: boolean;
+
+  @IsOptional() @IsIn(['lax', 'strict', 'none'])
+  sameSite?: 'lax' | 'strict' | 'none';
+}
+
 /** @internal class-validator rules for the scalar options; keys and store are checked where they are used. */
 export class JwtSessionsOptionsSchema {
   @IsOptional() @IsIn(SUPPORTED_ALGORITHMS, { message: `algorithm must be one of ${SUPPORTED_ALGORITHMS.join(', ')}` })
@@ -67,4 +76,7 @@ export class JwtSessionsOptionsSchema {
 
   @IsOptional() @ValidateNested()
   verify?: TokenClaimsSchema;
+
+  @IsOptional() @ValidateNested()
+  cookieOptions?: SessionCookieSchema;
 }

@@ -1,4 +1,4 @@
-import type { TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
+import type { SessionCookieOptions, TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
 import type { SigningKeys } from '../tokens/signing-keys.js';
 
 /** Header names, lower-cased as Node presents them. */
@@ -29,6 +29,7 @@ export class JwtSessionsConfig {
     readonly cookies: CookieNames,
     readonly verify: TokenClaimsOptions,
     readonly maxTokenLength: number,
+    readonly cookieOptions: Required<SessionCookieOptions>,
   ) {
     Object.freeze(this);
   }

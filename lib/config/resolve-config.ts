@@ -6,7 +6,7 @@ import {
   DEFAULT_MAX_TOKEN_LENGTH, DEFAULT_REFRESH_COOKIE, DEFAULT_REFRESH_EXPIRES_IN, DEFAULT_REFRESH_HEADER,
 } from '../jwt-sessions.constants.js';
 import { importSigningKeys } from '../tokens/signing-keys.js';
-import { JwtSessionsOptionsSchema, TokenClaimsSchema } from './jwt-sessions-options.schema.js';
+import { JwtSessionsOptionsSchema, SessionCookieSchema, TokenClaimsSchema } from './jwt-sessions-options.schema.js';
 import { JwtSessionsConfig } from './jwt-sessions.config.js';
 
 /**
@@ -40,17 +40,24 @@ export async function resolveJwtSessionsConfig(options: JwtSessionsModuleOptions
     },
     Object.freeze({ ...options.verify }),
     options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH,
+    Object.freeze({ secure: options.cookieOptions?.secure ?? true, sameSite: options.cookieOptions?.sameSite ?? 'lax' }),
   );
 }
 
 function assertValid(options: JwtSessionsModuleOptions): void {
-  const { verify, ...rest } = options;
+  const { verify, cookieOptions, ...rest } = options;
   const schema = Object.assign(new JwtSessionsOptionsSchema(), rest);
-  if (verify !== undefined) schema.verify = Object.assign(new TokenClaimsSchema(), verify);
+  if (verify !== undefined) schema.verify = nested(new TokenClaimsSchema(), verify, 'verify');
+  if (cookieOptions !== undefined) schema.cookieOptions = nested(new SessionCookieSchema(), cookieOptions, 'cookieOptions');
   const problems = validateSync(schema).flatMap((error) => describe(error, ''));
   if (problems.length > 0) {
     throw new MalconfiguredError(`Invalid JwtSessionsModule options: ${problems.join('; ')}`);
   }
+}
+
+function nested<T extends object>(schema: T, value: unknown, option: string): T {
+  if (value === null || typeof value !== 'object') throw new MalconfiguredError(`Invalid JwtSessionsModule options: ${option} must be an object`);
+  return Object.assign(schema, value);
 }
 
 function describe(error: ValidationError, parent: string): string[] {

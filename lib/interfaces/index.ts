@@ -3,6 +3,7 @@ export type {
   KeyMaterial,
   TokenClaimsOptions,
   TokenTransport,
+  SessionCookieOptions,
   JwtSessionsModuleOptions,
   JwtSessionsOptionsFactory,
 } from './jwt-sessions-options.interface.js';

@@ -31,6 +31,17 @@ export interface TokenClaimsOptions {
 /** Where a guard looks for a token. `auto` reads the header first, then the cookie (the gem's default). @publicApi */
 export type TokenTransport = 'auto' | 'header' | 'cookie';
 
+/** Attributes of the session cookies that `SessionCookies` writes. Always HttpOnly, Path=/, no Domain. @publicApi */
+export interface SessionCookieOptions {
+  /**
+   * Send the cookies over HTTPS only. Turn off for local development over plain HTTP.
+   * @default true
+   */
+  secure?: boolean;
+  /** @default 'lax' */
+  sameSite?: 'lax' | 'strict' | 'none';
+}
+
 /**
  * Options of {@link JwtSessionsModule}. Defaults are the gem's.
  * @publicApi
@@ -67,6 +78,8 @@ export interface JwtSessionsModuleOptions {
   accessCookie?: string;
   /** @default 'jwt_refresh' */
   refreshCookie?: string;
+  /** Attributes of the session cookies the library writes. */
+  cookieOptions?: SessionCookieOptions;
   /** Claims verified on every token (the gem's `jwt_options`). Per-route claims override these field by field. */
   verify?: TokenClaimsOptions;
   /**

@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { stringifySetCookie } from 'cookie';
+import { JwtSessionsConfig } from '../config/jwt-sessions.config.js';
+import type { RefreshedTokens, SessionTokens } from '../interfaces/session.interface.js';
+
+/**
+ * Writes and clears the session cookies on a response (Express or Fastify, no cookie plugin needed):
+ * HttpOnly, Path=/, no Domain, SameSite and Secure from the module's `cookieOptions`.
+ * @example
+ * ```ts
+ * @Post('login')
+ * async login(@Res({ passthrough: true }) res: unknown) {
+ *   const tokens = await this.sessions.login({ payload });
+ *   this.cookies.set(res, tokens);
+ *   return { csrf: tokens.csrf };
+ * }
+ * ```
+ * @publicApi
+ */
+@Injectable()
+export class SessionCookies {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly config: JwtSessionsConfig,
+  ) {}
+
+  /** Sets the access cookie, and the refresh cookie when the tokens carry one (a login). */
+  set(response: unknown, tokens: SessionTokens | RefreshedTokens): void {
+    this.write(response, this.config.cookies.access, tokens.access);
+    if ('refresh' in tokens) this.write(response, this.config.cookies.refresh, tokens.refresh);
+  }
+
+  /** Expires both session cookies (logout). */
+  clear(response: unknown): void {
+    this.write(response, this.config.cookies.access, '', new Date(0));
+    this.write(response, this.config.cookies.refresh, '', new Date(0));
+  }
+
+  private write(response: unknown, name: string, value: string, expires?: Date): void {
+    const line = stringifySetCookie({
+      name,
+      value,
+      httpOnly: true,
+      path: '/',
+      secure: this.config.cookieOptions.secure,
+      sameSite: this.config.cookieOptions.sameSite,
+      expires,
+    });
+    this.adapterHost.httpAdapter.appendHeader(response, 'Set-Cookie', line);
+  }
+}

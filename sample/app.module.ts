@@ -1,0 +1,30 @@
+import { Module } from '@nestjs/common';
+import { JwtSessionsModule } from '../lib/index.js';
+import { SampleConfig } from './config/sample-config.js';
+import { SampleConfigModule } from './config/sample-config.module.js';
+import { HomeController } from './home.controller.js';
+import { LoginController } from './rails/login.controller.js';
+import { RefreshController } from './rails/refresh.controller.js';
+import { SessionsController } from './rails/sessions.controller.js';
+import { UsersController } from './rails/users.controller.js';
+import { SinatraApiController } from './sinatra/sinatra-api.controller.js';
+import { UsersService } from './users/users.service.js';
+
+@Module({
+  imports: [
+    SampleConfigModule,
+    JwtSessionsModule.forRootAsync({
+      imports: [SampleConfigModule],
+      inject: [SampleConfig],
+      useFactory: (config: SampleConfig) => ({
+        signingKey: config.signingKey,
+        accessExpiresIn: config.accessExpiresIn,
+        refreshExpiresIn: config.refreshExpiresIn,
+        cookieOptions: { secure: config.production },
+      }),
+    }),
+  ],
+  controllers: [HomeController, SinatraApiController, LoginController, RefreshController, UsersController, SessionsController],
+  providers: [UsersService],
+})
+export class AppModule {}
