@@ -6,6 +6,7 @@ import { MalconfiguredError } from './errors/jwt-sessions.errors.js';
 import type { JwtSessionsModuleOptions } from './interfaces/jwt-sessions-options.interface.js';
 import { JWT_SESSIONS_MODULE_OPTIONS } from './jwt-sessions.module-definition.js';
 import { MemoryTokenStore } from './store/memory-token.store.js';
+import { RedisTokenStore } from './store/redis/redis-token.store.js';
 import { TokenStore } from './store/token-store.js';
 
 /** The validated options, built once at bootstrap. @internal */
@@ -15,14 +16,15 @@ export const configProvider: Provider = {
   inject: [JWT_SESSIONS_MODULE_OPTIONS],
 };
 
-/** The store the options name: the memory store by default, or the user's own. @internal */
+/** The store the options name: memory by default, Redis, or the user's own. @internal */
 export const tokenStoreProvider: Provider = {
   provide: TokenStore,
   useFactory: (options: JwtSessionsModuleOptions): TokenStore => {
     const store = options?.store ?? 'memory';
     if (store === 'memory') return new MemoryTokenStore();
     if (store instanceof TokenStore) return store;
-    throw new MalconfiguredError("store must be 'memory' or an instance of TokenStore");
+    if (typeof store === 'object' && store !== null && store.type === 'redis') return RedisTokenStore.fromOptions(store);
+    throw new MalconfiguredError("store must be 'memory', { type: 'redis', ... } or an instance of TokenStore");
   },
   inject: [JWT_SESSIONS_MODULE_OPTIONS],
 };

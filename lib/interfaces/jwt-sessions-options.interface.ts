@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
+import type { RedisStoreOptions } from '../store/redis/redis-store.options.js';
 import type { TokenStore } from '../store/token-store.js';
 
 /** Signing algorithms the module accepts (`none` is never one of them). @publicApi */
@@ -88,10 +89,11 @@ export interface JwtSessionsModuleOptions {
    */
   maxTokenLength?: number;
   /**
-   * Session store. `'memory'` (the default) keeps sessions in this process; pass any {@link TokenStore} for your own.
+   * Session store: `'memory'` (the default) keeps sessions in this process; `{ type: 'redis', ... }` shares them
+   * through Redis (single server, Sentinel or Cluster); or pass any {@link TokenStore} of your own.
    * @default 'memory'
    */
-  store?: 'memory' | TokenStore;
+  store?: 'memory' | RedisStoreOptions | TokenStore;
 }
 
 /** A class that builds the options, for `forRootAsync({ useClass })`. @publicApi */

@@ -43,7 +43,7 @@ export class SessionService {
     const expiresAt = now + lifetime(options.refreshExpiresIn, this.config.refreshExpiresIn, 'refreshExpiresIn');
     const namespace = this.namespaceOf(options.namespace);
     const session: StoredSession = {
-      uid: randomUUID(),
+      uid: this.store.createSessionId(namespace),
       namespace,
       csrf: createCsrfSecret(),
       accessUid: randomUUID(),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AccessLink, StoredSession } from './stored-session.js';
 
 /**
@@ -10,6 +11,14 @@ import type { AccessLink, StoredSession } from './stored-session.js';
  * @publicApi
  */
 export abstract class TokenStore {
+  /**
+   * A new, unguessable session id. A store may shape it (the Redis store puts a hash tag in it, so that a
+   * session and its namespace's index share a cluster slot); it must stay URL- and cookie-safe.
+   */
+  createSessionId(_namespace: string | null): string {
+    return randomUUID();
+  }
+
   /** Saves a new session. */
   abstract create(session: StoredSession, now: number): Promise<void>;
 

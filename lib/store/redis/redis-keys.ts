@@ -1,0 +1,61 @@
+import { createHash, randomUUID } from 'node:crypto';
+
+/** 16 hex characters: the hash tag a session id starts with. */
+const TAG_LENGTH = 16;
+/** What a Redis session id looks like: `<tag>.<uuid>`; anything else never reaches Redis. */
+const SESSION_ID = /^[0-9a-f]{16}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The key layout. A session id starts with a tag: the hash of its namespace (or a random one without a namespace),
+ * and every key of the session and of its namespace's index carries that tag in braces, so they share a Redis
+ * Cluster hash slot and one script can change them together. Finding a session from its id is one key: no SCAN.
+ * @internal
+ */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  /** A new session id whose tag groups it with its namespace. */
+  sessionId(namespace: string | null): string {
+    const tag = namespace === null ? randomUUID().replace(/-/g, '').slice(0, TAG_LENGTH) : namespaceTag(namespace);
+    return `${tag}.${randomUUID()}`;
+  }
+
+  isSessionId(uid: string): boolean {
+    return SESSION_ID.test(uid);
+  }
+
+  /** The hash of one session. Mirrored in Lua by `session_key` (redis-scripts.ts). */
+  session(uid: string): string {
+    return `${this.prefix}s:{${uid.slice(0, TAG_LENGTH)}}${uid.slice(TAG_LENGTH)}`;
+  }
+
+  /** The sorted set of the session ids of a tag's namespaces, scored by expiry. */
+  index(uid: string): string {
+    return this.indexOfTag(uid.slice(0, TAG_LENGTH));
+  }
+
+  namespaceIndex(namespace: string): string {
+    return this.indexOfTag(namespaceTag(namespace));
+  }
+
+  /** SCAN patterns for `deleteAll`. */
+  get sessionPattern(): string {
+    return `${escapeGlob(this.prefix)}s:*`;
+  }
+
+  get indexPattern(): string {
+    return `${escapeGlob(this.prefix)}n:*`;
+  }
+
+  private indexOfTag(tag: string): string {
+    return `${this.prefix}n:{${tag}}`;
+  }
+}
+
+function namespaceTag(namespace: string): string {
+  return createHash('sha256').update(namespace, 'utf8').digest('hex').slice(0, TAG_LENGTH);
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,207 @@
+import { Logger, type OnModuleDestroy } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import { StoreUnavailableError } from '../../errors/jwt-sessions.errors.js';
+import type { AccessLink, StoredSession } from '../stored-session.js';
+import { TokenStore } from '../token-store.js';
+import { createRedisClient } from './redis-client.factory.js';
+import { RedisKeys } from './redis-keys.js';
+import * as scripts from './redis-scripts.js';
+import type { RedisStoreOptions } from './redis-store.options.js';
+
+type Fields = Array<string | null>;
+
+/** A Lua script with its SHA1, so it is sent whole only when Redis does not know it yet. */
+interface Script {
+  source: string;
+  sha: string;
+}
+
+function script(source: string): Script {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+const SCRIPTS = {
+  create: script(scripts.CREATE),
+  relink: script(scripts.RELINK),
+  delete: script(scripts.DELETE),
+  deleteNamespace: script(scripts.DELETE_NAMESPACE),
+  unlinkNamespaceAccess: script(scripts.UNLINK_NAMESPACE_ACCESS),
+  list: script(scripts.LIST),
+};
+
+/** Keys deleted per SCAN batch in `deleteAll`. */
+const SCAN_BATCH = 500;
+
+/**
+ * The production store, on ioredis: one hash per session, one sorted set per namespace index, every key with a
+ * TTL no longer than its session's life. Each operation is one command or one Lua script, so it is atomic and
+ * one round trip; finding a session never scans, and a namespace costs as much as its own sessions.
+ * Works on a single server, Sentinel, or Redis Cluster (hash tags keep a session and its index in one slot).
+ * When Redis fails or times out, calls throw `StoreUnavailableError` (503) and the outage is logged once.
+ * @publicApi
+ */
+export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
+  private readonly keys: RedisKeys;
+  private readonly logger = new Logger('JwtSessions');
+  private readonly ownsClient: boolean;
+  private healthy = true;
+
+  /**
+   * @param client an ioredis client or cluster
+   * @param options `prefix` of every key (default `jwt_`); `ownsClient`: disconnect it when the app shuts down
+   */
+  constructor(
+    readonly client: Redis | Cluster,
+    options: { prefix?: string; ownsClient?: boolean } = {},
+  ) {
+    super();
+    this.keys = new RedisKeys(options.prefix ?? 'jwt_');
+    this.ownsClient = options.ownsClient ?? false;
+    if (this.ownsClient) client.on('error', (error: Error) => this.reportFailure(error));
+  }
+
+  /** Builds the store from module options: the user's client, or one it creates (and closes at shutdown). */
+  static fromOptions(options: RedisStoreOptions): RedisTokenStore {
+    if (options.client) return new RedisTokenStore(options.client, { prefix: options.prefix });
+    return new RedisTokenStore(createRedisClient(options), { prefix: options.prefix, ownsClient: true });
+  }
+
+  override createSessionId(namespace: string | null): string {
+    return this.keys.sessionId(namespace);
+  }
+
+  async create(session: StoredSession, now: number): Promise<void> {
+    await this.run(SCRIPTS.create, [this.keys.session(session.uid), this.keys.index(session.uid)], [
+      session.csrf, session.accessUid, session.accessExpiresAt, session.expiresAt, session.createdAt,
+      session.namespace ?? '', session.refreshByAccessAllowed ? '1' : '0', now, session.uid,
+    ]);
+  }
+
+  async find(uid: string, now: number): Promise<StoredSession | null> {
+    if (!this.keys.isSessionId(uid)) return null;
+    const fields = await this.call(() => this.client.hmget(this.keys.session(uid), ...scripts.SESSION_FIELDS));
+    return this.parse(uid, fields, now);
+  }
+
+  async relink(uid: string, expectedAccessUid: string, link: AccessLink, now: number): Promise<StoredSession | null> {
+    if (!this.keys.isSessionId(uid)) return null;
+    const fields = await this.run(SCRIPTS.relink, [this.keys.session(uid)], [
+      expectedAccessUid, link.accessUid, link.accessExpiresAt, link.csrf, now,
+    ]);
+    return fields === null ? null : this.parse(uid, fields as Fields, now);
+  }
+
+  async delete(uid: string, now: number): Promise<number> {
+    if (!this.keys.isSessionId(uid)) return 0;
+    return Number(await this.run(SCRIPTS.delete, [this.keys.session(uid), this.keys.index(uid)], [uid, now]));
+  }
+
+  async list(namespace: string, now: number): Promise<StoredSession[]> {
+    const rows = (await this.runForNamespace(SCRIPTS.list, namespace, now)) as Fields[];
+    return rows
+      .map(([uid, ...fields]) => (uid ? this.parse(uid, fields, now) : null))
+      .filter((session): session is StoredSession => session !== null);
+  }
+
+  async deleteNamespace(namespace: string, now: number): Promise<number> {
+    return Number(await this.runForNamespace(SCRIPTS.deleteNamespace, namespace, now));
+  }
+
+  async unlinkNamespaceAccess(namespace: string, now: number): Promise<number> {
+    return Number(await this.runForNamespace(SCRIPTS.unlinkNamespaceAccess, namespace, now));
+  }
+
+  /** Scans every master for this store's keys (the only SCAN, and never on a request path). */
+  async deleteAll(now: number): Promise<number> {
+    // A cluster client knows its nodes only once connected; a first command waits for that.
+    await this.call(() => this.client.ping());
+    const nodes = 'nodes' in this.client && typeof this.client.nodes === 'function' ? this.client.nodes('master') : [this.client as Redis];
+    let live = 0;
+    for (const node of nodes) {
+      live += await this.deleteMatching(node, this.keys.sessionPattern, now);
+      await this.deleteMatching(node, this.keys.indexPattern, now);
+    }
+    return live;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (this.ownsClient) await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  private async deleteMatching(node: Redis, pattern: string, now: number): Promise<number> {
+    let cursor = '0';
+    let live = 0;
+    do {
+      const [next, keys] = await this.call(() => node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH));
+      cursor = next;
+      if (keys.length === 0) continue;
+      const pipeline = node.pipeline();
+      for (const key of keys) pipeline.hget(key, 'e').del(key);
+      const replies = (await this.call(() => pipeline.exec())) ?? [];
+      for (let i = 0; i < replies.length; i += 2) {
+        const expiry = replies[i]?.[1];
+        if (typeof expiry === 'string' && Number(expiry) > now) live++;
+      }
+    } while (cursor !== '0');
+    return live;
+  }
+
+  private runForNamespace(target: Script, namespace: string, now: number): Promise<unknown> {
+    return this.run(target, [this.keys.namespaceIndex(namespace)], [namespace, now, this.keys.prefix]);
+  }
+
+  private run(target: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
+    return this.call(async () => {
+      try {
+        return await this.client.evalsha(target.sha, keys.length, ...keys, ...args);
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+        return this.client.eval(target.source, keys.length, ...keys, ...args);
+      }
+    });
+  }
+
+  /** Runs one Redis call; any failure becomes a 503, and the outage (and the recovery) is logged once. */
+  private async call<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      const result = await command();
+      if (!this.healthy) {
+        this.healthy = true;
+        this.logger.log('Redis session store is answering again');
+      }
+      return result;
+    } catch (error) {
+      this.reportFailure(error);
+      throw new StoreUnavailableError('Session store is unavailable');
+    }
+  }
+
+  private reportFailure(error: unknown): void {
+    if (!this.healthy) return;
+    this.healthy = false;
+    this.logger.error(`Redis session store is unavailable: ${(error as Error)?.message ?? error}; guarded requests answer 503 until it is back`);
+  }
+
+  /** Turns an HMGET reply into a session, checking its shape; a damaged record authorizes nothing. */
+  private parse(uid: string, fields: Fields, now: number): StoredSession | null {
+    const [csrf, accessUid, accessExpiresAt, expiresAt, createdAt, namespace, refreshByAccess] = fields;
+    if (fields.length !== scripts.SESSION_FIELDS.length || fields.some((field) => typeof field !== 'string')) return null;
+    const times = [accessExpiresAt, expiresAt, createdAt].map(Number);
+    if (!times.every(Number.isSafeInteger)) {
+      this.logger.warn(`Ignoring a damaged session record (${this.keys.session(uid)})`);
+      return null;
+    }
+    if (times[1] <= now) return null;
+    return {
+      uid,
+      namespace: namespace ? namespace : null,
+      csrf: csrf as string,
+      accessUid: accessUid as string,
+      accessExpiresAt: times[0],
+      expiresAt: times[1],
+      createdAt: times[2],
+      refreshByAccessAllowed: refreshByAccess === '1',
+    };
+  }
+}

@@ -1,0 +1,31 @@
+import { Test } from '@nestjs/testing';
+import {
+  Clock, JwtSessionsConfig, JwtSessionsModule, SessionService, TokenStore, type JwtSessionsModuleOptions,
+} from '../../lib/index.js';
+import { ManualClock } from './manual-clock.js';
+
+/** A 32-byte HS256 key for tests. */
+export const TEST_SIGNING_KEY = 'test-signing-key-0123456789abcdef';
+
+/** Compiles the module with `forRoot` and a manual clock, and hands back what the tests drive. */
+export async function setup(options: JwtSessionsModuleOptions = {}) {
+  const clock = new ManualClock();
+  const moduleRef = await Test.createTestingModule({
+    imports: [JwtSessionsModule.forRoot({ signingKey: TEST_SIGNING_KEY, ...options })],
+  })
+    .overrideProvider(Clock)
+    .useValue(clock)
+    .compile();
+  return {
+    moduleRef,
+    clock,
+    sessions: moduleRef.get(SessionService),
+    store: moduleRef.get(TokenStore),
+    config: moduleRef.get(JwtSessionsConfig),
+  };
+}
+
+/** The payload of a JWT, decoded without verification: for assertions only. */
+export function decodePayload(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
+}
