@@ -24,7 +24,13 @@ export const tokenStoreProvider: Provider = {
     if (store === 'memory') return new MemoryTokenStore();
     if (store instanceof TokenStore) return store;
     if (typeof store === 'object' && store !== null && store.type === 'redis') return RedisTokenStore.fromOptions(store);
-    throw new MalconfiguredError("store must be 'memory', { type: 'redis', ... } or an instance of TokenStore");
+    if (typeof store === 'object' && store !== null && store.type === 'memory') {
+      if (store.maxSessions !== undefined && !(Number.isInteger(store.maxSessions) && store.maxSessions > 0)) {
+        throw new MalconfiguredError('store.maxSessions must be a positive whole number');
+      }
+      return new MemoryTokenStore(store);
+    }
+    throw new MalconfiguredError("store must be 'memory', { type: 'memory' | 'redis', ... } or an instance of TokenStore");
   },
   inject: [JWT_SESSIONS_MODULE_OPTIONS],
 };

@@ -17,6 +17,8 @@ import { UsersService } from './users/users.service.js';
       imports: [SampleConfigModule],
       inject: [SampleConfig],
       useFactory: (config: SampleConfig) => ({
+        store: config.store === 'memory' ? 'memory'
+          : config.redisClusterNodes ? { type: 'redis', cluster: config.redisClusterNodes } : { type: 'redis', url: config.redisUrl },
         signingKey: config.signingKey,
         accessExpiresIn: config.accessExpiresIn,
         refreshExpiresIn: config.refreshExpiresIn,

@@ -5,6 +5,6 @@ import { SampleConfig } from './config/sample-config.js';
 
 const app = await NestFactory.create(AppModule);
 app.enableShutdownHooks();
-const { port } = app.get(SampleConfig);
+const { port, store } = app.get(SampleConfig);
 await app.listen(port);
-new Logger('Sample').log(`Listening on http://localhost:${port}`);
+new Logger('Sample').log(`Listening on http://localhost:${port} (session store: ${store})`);

@@ -1,15 +1,15 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { JwtSessionsConfig } from '../config/jwt-sessions.config.js';
-import { isValidCsrf } from '../csrf/csrf-token.js';
 import { UnauthorizedError } from '../errors/jwt-sessions.errors.js';
 import type { TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
 import { AUTH_CONTEXT, AUTH_METADATA } from '../jwt-sessions.constants.js';
 import { SessionService, type AuthorizedToken } from '../session/session.service.js';
 import type { SessionRequest } from '../transport/session-request.js';
-import { findToken, headerValue, needsCsrf } from '../transport/token-extractor.js';
+import { findToken } from '../transport/token-extractor.js';
 import type { AuthContext, AuthMode, AuthRule } from './auth-rule.js';
-import { TokenClaims } from './token-claims.decorator.js';
+import { assertCsrf } from './csrf-check.js';
+import { routeClaims } from './route-claims.js';
 
 type Authorizer = (sessions: SessionService, token: string, claims: TokenClaimsOptions) => Promise<AuthorizedToken<AuthContext['payload']>>;
 
@@ -42,11 +42,9 @@ export class JwtSessionsGuard implements CanActivate {
     const type = rule.mode === 'refresh' ? 'refresh' : 'access';
     const found = findToken(request, type, rule.transport, this.config);
     if (!found) throw new UnauthorizedError('Token is not found');
-    const claims = { ...this.reflector.getAllAndOverride(TokenClaims, targets), ...rule.claims };
+    const claims = routeClaims(this.reflector, context, rule.claims);
     const { payload, session } = await AUTHORIZERS[rule.mode](this.sessions, found.token, claims);
-    if (needsCsrf(request, found) && !isValidCsrf(session.csrf, headerValue(request, this.config.headers.csrf))) {
-      throw new UnauthorizedError('CSRF token is invalid');
-    }
+    assertCsrf(request, found, session, this.config);
     const authContext: AuthContext = { type, token: found.token, source: found.source, payload, session };
     Object.defineProperty(request, AUTH_CONTEXT, { value: authContext, configurable: true });
     return true;

@@ -1,16 +1,11 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import { authContextOf, httpRequestOf, pick } from './auth-context.js';
-import { TokenClaims } from './token-claims.decorator.js';
 import { TokenPayloadPipe, type PayloadQuery } from './token-payload.pipe.js';
-
-/** Reflector keeps no state, so one instance serves every call. */
-const reflector = new Reflector();
 
 const payloadQuery = createParamDecorator((field: string | undefined, context: ExecutionContext): PayloadQuery => ({
   request: httpRequestOf(context),
   field,
-  claims: reflector.getAllAndOverride(TokenClaims, [context.getHandler(), context.getClass()]) ?? {},
+  context,
 }));
 
 /**

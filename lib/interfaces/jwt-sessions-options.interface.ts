@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
+import type { MemoryStoreOptions } from '../store/memory-token.store.js';
 import type { RedisStoreOptions } from '../store/redis/redis-store.options.js';
 import type { TokenStore } from '../store/token-store.js';
 
@@ -89,11 +90,11 @@ export interface JwtSessionsModuleOptions {
    */
   maxTokenLength?: number;
   /**
-   * Session store: `'memory'` (the default) keeps sessions in this process; `{ type: 'redis', ... }` shares them
+   * Session store: `'memory'` (the default) or `{ type: 'memory', maxSessions }` keeps sessions in this process; `{ type: 'redis', ... }` shares them
    * through Redis (single server, Sentinel or Cluster); or pass any {@link TokenStore} of your own.
    * @default 'memory'
    */
-  store?: 'memory' | RedisStoreOptions | TokenStore;
+  store?: 'memory' | MemoryStoreOptions | RedisStoreOptions | TokenStore;
 }
 
 /** A class that builds the options, for `forRootAsync({ useClass })`. @publicApi */

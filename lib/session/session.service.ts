@@ -52,9 +52,9 @@ export class SessionService {
       createdAt: now,
       refreshByAccessAllowed: options.refreshByAccessAllowed === true,
     };
-    // Sign before storing: a payload that cannot be signed leaves nothing behind.
-    const access = await this.signAccess(accessClaims, session, now);
-    const refresh = await this.codec.sign({ ...refreshClaims, uid: session.uid, iat: now, exp: expiresAt }, 'refresh');
+    // Sign before storing: a payload that cannot be signed, or makes a token too long to be read back, leaves nothing behind.
+    const access = this.fitting(await this.signAccess(accessClaims, session, now), 'payload');
+    const refresh = this.fitting(await this.codec.sign({ ...refreshClaims, uid: session.uid, iat: now, exp: expiresAt }, 'refresh'), 'refreshPayload');
     await this.store.create(session, now);
     return {
       csrf: maskCsrfSecret(session.csrf),
@@ -78,11 +78,13 @@ export class SessionService {
   /**
    * Issues a new access token from a (possibly expired) access token of a session that allows refresh by access.
    * The token's signature and claims are verified; only its expiry is waived, within the session's life.
-   * `onEarlyRefresh` runs when the token is not the session's current one, and when the current one has not expired.
+   * A token that is not the session's latest one is refused, unless `onEarlyRefresh` is given: then, as in the
+   * gem, it decides (and it also runs when the latest access token has not expired yet).
    */
   async refreshByAccess<P extends SessionPayload>(accessToken: string, options: RefreshOptions<P> = {}): Promise<RefreshedTokens> {
     const { payload, session } = await this.authorizeRefreshByAccess(accessToken, options.claims);
-    if (options.onEarlyRefresh && session.accessUid !== '' && session.accessUid !== payload.uid) {
+    if (session.accessUid !== payload.uid) {
+      if (!options.onEarlyRefresh) throw new UnauthorizedError('Access token is not the session\'s latest');
       await options.onEarlyRefresh(session.uid, dateOf(session.accessExpiresAt));
     }
     await this.checkEarlyRefresh(session, options.onEarlyRefresh);
@@ -149,7 +151,7 @@ export class SessionService {
     const payload = await this.codec.verify(token, 'access', { claims });
     const uid = requiredId(payload, 'uid');
     const session = await this.store.find(requiredId(payload, 'ruid'), this.now());
-    if (!session || session.accessUid !== uid) throw new UnauthorizedError('Access token not found');
+    if (!session || session.accessUid !== uid || session.accessExpiresAt === 0) throw new UnauthorizedError('Access token not found');
     return { payload: payload as AccessTokenPayload, session };
   }
 
@@ -195,7 +197,7 @@ export class SessionService {
       accessExpiresAt: now + lifetime(options.accessExpiresIn, this.config.accessExpiresIn, 'accessExpiresIn'),
       csrf: createCsrfSecret(),
     };
-    const access = await this.signAccess(claims, next, now);
+    const access = this.fitting(await this.signAccess(claims, next, now), 'payload');
     // Compare-and-set on the access uid we read: a session flushed, or refreshed by a racing request, meanwhile is not revived.
     const updated = await this.store.relink(session.uid, session.accessUid, next, now);
     if (!updated) throw new UnauthorizedError('Session was flushed or refreshed meanwhile');
@@ -204,6 +206,14 @@ export class SessionService {
 
   private signAccess(claims: Record<string, unknown>, session: StoredSession, now: number): Promise<string> {
     return this.codec.sign({ ...claims, uid: session.accessUid, ruid: session.uid, iat: now, exp: session.accessExpiresAt }, 'access');
+  }
+
+  /** The token, if the module will accept it back (`maxTokenLength`); otherwise the payload that made it is refused. */
+  private fitting(token: string, option: string): string {
+    if (token.length > this.config.maxTokenLength) {
+      throw new InvalidPayloadError(`${option} makes a ${token.length}-character token; maxTokenLength is ${this.config.maxTokenLength}`);
+    }
+    return token;
   }
 
   private namespaceOf(namespace: string | undefined): string | null {

@@ -39,6 +39,12 @@ export class ExpiryQueue {
     this.heap.length = 0;
   }
 
+  /** Replaces the queue's content, e.g. to drop the stale entries of deleted keys. */
+  rebuild(deadlines: Iterable<Deadline>): void {
+    this.clear();
+    for (const { at, key } of deadlines) this.push(at, key);
+  }
+
   private popTop(): Deadline {
     const heap = this.heap;
     const top = heap[0];

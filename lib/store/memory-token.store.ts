@@ -1,6 +1,21 @@
+import { StoreUnavailableError } from '../errors/jwt-sessions.errors.js';
 import { ExpiryQueue } from './expiry-queue.js';
 import type { AccessLink, StoredSession } from './stored-session.js';
 import { TokenStore } from './token-store.js';
+
+/** Options of the memory store. @publicApi */
+export interface MemoryStoreOptions {
+  type: 'memory';
+  /**
+   * Most live sessions kept; a login beyond it answers 503 rather than let logins exhaust the process's memory
+   * (a session takes about 400 bytes).
+   * @default 100000
+   */
+  maxSessions?: number;
+}
+
+/** Stale heap entries (of deleted sessions) tolerated before the heap is rebuilt. */
+const STALE_DEADLINE_SLACK = 1024;
 
 /**
  * Sessions in this process's memory: for development, tests and single-instance apps.
@@ -13,10 +28,19 @@ export class MemoryTokenStore extends TokenStore {
   private readonly sessions = new Map<string, StoredSession>();
   private readonly namespaces = new Map<string, Set<string>>();
   private readonly deadlines = new ExpiryQueue();
+  private readonly maxSessions: number;
+
+  constructor(options: Omit<MemoryStoreOptions, 'type'> = {}) {
+    super();
+    this.maxSessions = options.maxSessions ?? 100_000;
+  }
 
   async create(session: StoredSession, now: number): Promise<void> {
     this.evict(now);
     if (session.expiresAt <= now) return;
+    if (this.sessions.size >= this.maxSessions && !this.sessions.has(session.uid)) {
+      throw new StoreUnavailableError(`Memory session store is full (${this.maxSessions} sessions)`);
+    }
     this.remove(session.uid);
     this.sessions.set(session.uid, { ...session });
     if (session.namespace !== null) this.indexOf(session.namespace).add(session.uid);
@@ -57,7 +81,7 @@ export class MemoryTokenStore extends TokenStore {
   async unlinkNamespaceAccess(namespace: string, now: number): Promise<number> {
     this.evict(now);
     const uids = this.namespaces.get(namespace) ?? new Set<string>();
-    for (const uid of uids) Object.assign(this.sessions.get(uid) as StoredSession, { accessUid: '', accessExpiresAt: 0 });
+    for (const uid of uids) (this.sessions.get(uid) as StoredSession).accessExpiresAt = 0;
     return uids.size;
   }
 
@@ -74,6 +98,10 @@ export class MemoryTokenStore extends TokenStore {
     for (const uid of this.deadlines.popDue(now)) {
       const session = this.sessions.get(uid);
       if (session && session.expiresAt <= now) this.remove(uid);
+    }
+    // Deleted sessions leave their deadline behind; rebuild before those outnumber the live ones.
+    if (this.deadlines.size > 2 * this.sessions.size + STALE_DEADLINE_SLACK) {
+      this.deadlines.rebuild([...this.sessions.values()].map(({ expiresAt, uid }) => ({ at: expiresAt, key: uid })));
     }
   }
 

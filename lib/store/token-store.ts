@@ -40,7 +40,7 @@ export abstract class TokenStore {
   /** Deletes every session of a namespace; answers how many. */
   abstract deleteNamespace(namespace: string, now: number): Promise<number>;
 
-  /** Unlinks the access token of every session of a namespace, keeping the sessions; answers how many. */
+  /** Ends the access token of every session of a namespace (sets `accessExpiresAt` to 0), keeping the sessions; answers how many. */
   abstract unlinkNamespaceAccess(namespace: string, now: number): Promise<number>;
 
   /** Deletes every session; answers how many. */

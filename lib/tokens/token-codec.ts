@@ -5,6 +5,7 @@ import { JwtSessionsConfig } from '../config/jwt-sessions.config.js';
 import { ClaimsVerificationError, ExpiredError, UnauthorizedError } from '../errors/jwt-sessions.errors.js';
 import type { TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
 import type { TokenType } from '../interfaces/session.interface.js';
+import { mergeClaims } from './merge-claims.js';
 
 /** Signed `typ` header of each token kind, so one kind is never accepted as the other. */
 const TYP: Record<TokenType, string> = { access: 'at+jwt', refresh: 'rt+jwt' };
@@ -35,11 +36,11 @@ export class TokenCodec {
     return new SignJWT(claims).setProtectedHeader({ alg: algorithm, typ: TYP[type] }).sign(signKey);
   }
 
-  async verify(token: string, type: TokenType, options: VerifyOptions = {}): Promise<JWTPayload> {
-    if (token.length > this.config.maxTokenLength || !COMPACT_JWS.test(token)) {
+  async verify(token: unknown, type: TokenType, options: VerifyOptions = {}): Promise<JWTPayload> {
+    if (typeof token !== 'string' || token.length > this.config.maxTokenLength || !COMPACT_JWS.test(token)) {
       throw new UnauthorizedError('Malformed token');
     }
-    const claims = { ...this.config.verify, ...options.claims };
+    const claims = mergeClaims(this.config.verify, options.claims);
     const { algorithm, verifyKey } = this.config.keys;
     try {
       const { payload } = await jwtVerify(token, verifyKey, {

@@ -16,10 +16,14 @@ const BEARER = /^(?:bearer[ \t]+)?([^\s,]+)$/i;
 /** Methods that never need a CSRF token (the gem's CSRF_SAFE_METHODS). */
 const CSRF_SAFE_METHODS = new Set(['GET', 'HEAD']);
 
-/** The first value of a header (Node joins most repeats, but keeps arrays for a few). @internal */
+/**
+ * The first value of a header (Node joins most repeats, but keeps arrays for a few). Anything that is not a
+ * string, as a hand-made request of another context might hold, counts as absent. @internal
+ */
 export function headerValue(request: SessionRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
+  const value = request.headers?.[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return typeof first === 'string' ? first : undefined;
 }
 
 /**

@@ -4,6 +4,10 @@ import { randomBytes } from 'node:crypto';
 /** The sample's settings, read once from the environment (see ../shared/sample-contract.md). */
 export class SampleConfig {
   readonly port: number;
+  readonly store: 'memory' | 'redis';
+  readonly redisUrl?: string;
+  /** Redis Cluster start-up nodes from REDIS_CLUSTER_NODES (`host:port,host:port`). */
+  readonly redisClusterNodes?: Array<{ host: string; port: number }>;
   readonly signingKey: string;
   readonly accessExpiresIn: number;
   readonly refreshExpiresIn: number;
@@ -13,6 +17,9 @@ export class SampleConfig {
 
   constructor(env: NodeJS.ProcessEnv = process.env) {
     this.port = integer(env.PORT, 3000, 'PORT');
+    this.redisUrl = env.REDIS_URL || undefined;
+    this.redisClusterNodes = clusterNodes(env.REDIS_CLUSTER_NODES);
+    this.store = storeOf(env.JWT_SESSIONS_STORE, Boolean(this.redisUrl || this.redisClusterNodes));
     this.signingKey = env.JWT_SIGNING_KEY || generatedKey();
     this.accessExpiresIn = integer(env.JWT_ACCESS_EXP, 3600, 'JWT_ACCESS_EXP');
     this.refreshExpiresIn = integer(env.JWT_REFRESH_EXP, 604800, 'JWT_REFRESH_EXP');
@@ -20,6 +27,21 @@ export class SampleConfig {
     this.userPassword = env.SAMPLE_USER_PASSWORD || 'password123';
     this.production = env.NODE_ENV === 'production';
   }
+}
+
+function storeOf(value: string | undefined, redisConfigured: boolean): 'memory' | 'redis' {
+  const store = value || (redisConfigured ? 'redis' : 'memory');
+  if (store !== 'memory' && store !== 'redis') throw new Error(`JWT_SESSIONS_STORE must be memory or redis, not ${store}`);
+  return store;
+}
+
+function clusterNodes(value: string | undefined): Array<{ host: string; port: number }> | undefined {
+  if (!value) return undefined;
+  return value.split(',').map((node) => {
+    const match = /^\s*([^:\s]+):(\d+)\s*$/.exec(node);
+    if (!match) throw new Error(`REDIS_CLUSTER_NODES must be host:port,host:port..., not ${value}`);
+    return { host: match[1], port: Number(match[2]) };
+  });
 }
 
 function integer(value: string | undefined, fallback: number, name: string): number {

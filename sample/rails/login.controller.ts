@@ -1,9 +1,10 @@
-import { Body, Controller, Delete, Header, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Header, HttpCode, Post, Res, UseGuards } from '@nestjs/common';
 import {
   AccessAuth, FoundToken, RefreshAuth, SessionCookies, SessionService, TokenPayload, UnauthorizedError,
   type AccessTokenPayload, type SessionTokens,
 } from '../../lib/index.js';
-import { CredentialsDto } from '../users/credentials.dto.js';
+import { JsonOnlyGuard } from '../json-only.guard.js';
+import { LoginDto } from '../users/credentials.dto.js';
 import { UsersService } from '../users/users.service.js';
 import { ValidatedBody } from '../validated-body.pipe.js';
 import { userNamespace } from './current-user.js';
@@ -22,14 +23,16 @@ export class LoginController {
 
   @Post('login')
   @HttpCode(200)
-  async login(@Body(ValidatedBody(CredentialsDto)) credentials: CredentialsDto): Promise<SessionTokens> {
+  @UseGuards(JsonOnlyGuard)
+  async login(@Body(ValidatedBody(LoginDto)) credentials: LoginDto): Promise<SessionTokens> {
     return this.startSession(credentials);
   }
 
   @Post('login_with_cookies')
   @HttpCode(200)
+  @UseGuards(JsonOnlyGuard)
   async loginWithCookies(
-    @Body(ValidatedBody(CredentialsDto)) credentials: CredentialsDto,
+    @Body(ValidatedBody(LoginDto)) credentials: LoginDto,
     @Res({ passthrough: true }) response: unknown,
   ): Promise<{ csrf: string }> {
     const tokens = await this.startSession(credentials);
@@ -55,7 +58,7 @@ export class LoginController {
     return OK;
   }
 
-  private async startSession(credentials: CredentialsDto): Promise<SessionTokens> {
+  private async startSession(credentials: LoginDto): Promise<SessionTokens> {
     const user = await this.users.authenticate(credentials.email, credentials.password);
     if (!user) throw new UnauthorizedError('Invalid email or password');
     return this.sessions.login({

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Param, ParseIntPipe, Post } from '@nestjs/common';
 import { AccessAuth, TokenPayload, type AccessTokenPayload } from '../../lib/index.js';
-import { CredentialsDto } from '../users/credentials.dto.js';
+import { NewUserDto } from '../users/credentials.dto.js';
 import { UsersService, type PublicUser } from '../users/users.service.js';
 import { ValidatedBody } from '../validated-body.pipe.js';
 import { userIdOf } from './current-user.js';
@@ -23,7 +23,7 @@ export class UsersController {
 
   @Post()
   async create(
-    @Body('user', ValidatedBody(CredentialsDto)) fields: CredentialsDto,
+    @Body('user', ValidatedBody(NewUserDto)) fields: NewUserDto,
     @TokenPayload() payload: AccessTokenPayload,
   ): Promise<UserAnswer> {
     const currentUser = this.users.get(userIdOf(payload));

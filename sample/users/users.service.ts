@@ -30,9 +30,10 @@ export class UsersService implements OnModuleInit {
 
   async create(email: string, password: string): Promise<PublicUser> {
     if (this.findByEmail(email)) throw new BadRequestException('Email is already taken');
-    const salt = randomBytes(16);
-    const user: StoredUser = { id: this.nextId++, email: email.toLowerCase(), salt, hash: await scryptAsync(password, salt, 32) };
+    // Reserve the address before hashing yields, so two concurrent sign-ups cannot both take it.
+    const user: StoredUser = { id: this.nextId++, email: email.toLowerCase(), salt: randomBytes(16), hash: Buffer.alloc(0) };
     this.users.set(user.id, user);
+    user.hash = await scryptAsync(password, user.salt, 32);
     return publicOf(user);
   }
 
@@ -40,7 +41,7 @@ export class UsersService implements OnModuleInit {
   async authenticate(email: string, password: string): Promise<PublicUser | null> {
     const user = this.findByEmail(email);
     const hash = await scryptAsync(password, user?.salt ?? Buffer.alloc(16), 32);
-    return user && timingSafeEqual(hash, user.hash) ? publicOf(user) : null;
+    return user && user.hash.length === hash.length && timingSafeEqual(hash, user.hash) ? publicOf(user) : null;
   }
 
   get(id: number): PublicUser {

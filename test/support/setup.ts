@@ -7,9 +7,11 @@ import { ManualClock } from './manual-clock.js';
 /** A 32-byte HS256 key for tests. */
 export const TEST_SIGNING_KEY = 'test-signing-key-0123456789abcdef';
 
-/** Compiles the module with `forRoot` and a manual clock, and hands back what the tests drive. */
-export async function setup(options: JwtSessionsModuleOptions = {}) {
-  const clock = new ManualClock();
+/**
+ * Compiles the module with `forRoot` and a manual clock, and hands back what the tests drive.
+ * Redis expires keys by its own clock, so Redis tests start the manual clock at the real time.
+ */
+export async function setup(options: JwtSessionsModuleOptions = {}, clock = new ManualClock()) {
   const moduleRef = await Test.createTestingModule({
     imports: [JwtSessionsModule.forRoot({ signingKey: TEST_SIGNING_KEY, ...options })],
   })
@@ -18,6 +20,7 @@ export async function setup(options: JwtSessionsModuleOptions = {}) {
     .compile();
   return {
     moduleRef,
+    close: () => moduleRef.close(),
     clock,
     sessions: moduleRef.get(SessionService),
     store: moduleRef.get(TokenStore),

@@ -79,7 +79,7 @@ return #members
 export const UNLINK_NAMESPACE_ACCESS = `${SESSION_KEY}${LIVE_MEMBERS}
 local members = live_members(KEYS[1], ARGV[2], ARGV[3], ARGV[1])
 for _, member in ipairs(members) do
-  redis.call('HSET', member[2], 'a', '', 'x', '0')
+  redis.call('HSET', member[2], 'x', '0')
 end
 return #members
 `;

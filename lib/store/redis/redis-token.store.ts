@@ -30,6 +30,9 @@ const SCRIPTS = {
   list: script(scripts.LIST),
 };
 
+/** How long a graceful quit may take at shutdown before the connection is cut. */
+const CLOSE_TIMEOUT = 1000;
+
 /** Keys deleted per SCAN batch in `deleteAll`. */
 const SCAN_BATCH = 500;
 
@@ -126,7 +129,17 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    if (this.ownsClient) await this.client.quit().catch(() => this.client.disconnect());
+    if (!this.ownsClient || this.client.status === 'end') return;
+    // quit() lets pending commands finish; the socket closes a moment later, and the app should not outlive it.
+    // A client still reconnecting would hold quit() until Redis answers (and may never emit 'end'):
+    // give it a grace period, then cut the connection and stop its reconnecting.
+    let timer: NodeJS.Timeout | undefined;
+    const ended = new Promise<void>((resolve) => this.client.once('end', () => resolve()));
+    const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_TIMEOUT)));
+    this.client.quit().catch(() => undefined);
+    await Promise.race([ended, graceOver]);
+    clearTimeout(timer);
+    this.client.disconnect(false);
   }
 
   private async deleteMatching(node: Redis, pattern: string, now: number): Promise<number> {

@@ -1,0 +1,13 @@
+import type { JwtSessionsConfig } from '../config/jwt-sessions.config.js';
+import { isValidCsrf } from '../csrf/csrf-token.js';
+import { UnauthorizedError } from '../errors/jwt-sessions.errors.js';
+import type { StoredSession } from '../store/stored-session.js';
+import type { SessionRequest } from '../transport/session-request.js';
+import { headerValue, needsCsrf, type LocatedToken } from '../transport/token-extractor.js';
+
+/** Refuses a cookie-borne token on an unsafe method unless the request carries the session's CSRF token. @internal */
+export function assertCsrf(request: SessionRequest, found: LocatedToken, session: StoredSession, config: JwtSessionsConfig): void {
+  if (needsCsrf(request, found) && !isValidCsrf(session.csrf, headerValue(request, config.headers.csrf))) {
+    throw new UnauthorizedError('CSRF token is invalid');
+  }
+}
