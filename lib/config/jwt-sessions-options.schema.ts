@@ -1,5 +1,5 @@
 import {
-  IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, ValidateBy, ValidateNested,
+  Allow, IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, ValidateBy, ValidateNested,
 } from 'class-validator';
 import type { JwtAlgorithm, TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
 import { SUPPORTED_ALGORITHMS } from '../tokens/algorithms.js';
@@ -45,8 +45,16 @@ export class SessionCookieSchema {
   sameSite?: 'lax' | 'strict' | 'none';
 }
 
-/** @internal class-validator rules for the scalar options; keys and store are checked where they are used. */
+/**
+ * @internal class-validator rules for the options. Keys and store are checked where they are used (`@Allow`);
+ * any option not listed here is refused, so a misspelt one cannot silently fall back to its default.
+ */
 export class JwtSessionsOptionsSchema {
+  @Allow() signingKey?: unknown;
+  @Allow() privateKey?: unknown;
+  @Allow() publicKey?: unknown;
+  @Allow() store?: unknown;
+
   @IsOptional() @IsIn(SUPPORTED_ALGORITHMS, { message: `algorithm must be one of ${SUPPORTED_ALGORITHMS.join(', ')}` })
   algorithm?: JwtAlgorithm;
 

@@ -49,7 +49,7 @@ function assertValid(options: JwtSessionsModuleOptions): void {
   const schema = Object.assign(new JwtSessionsOptionsSchema(), rest);
   if (verify !== undefined) schema.verify = nested(new TokenClaimsSchema(), verify, 'verify');
   if (cookieOptions !== undefined) schema.cookieOptions = nested(new SessionCookieSchema(), cookieOptions, 'cookieOptions');
-  const problems = validateSync(schema).flatMap((error) => describe(error, ''));
+  const problems = validateSync(schema, { whitelist: true, forbidNonWhitelisted: true }).flatMap((error) => describe(error, ''));
   if (problems.length > 0) {
     throw new MalconfiguredError(`Invalid JwtSessionsModule options: ${problems.join('; ')}`);
   }

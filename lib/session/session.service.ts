@@ -47,7 +47,8 @@ export class SessionService {
       namespace,
       csrf: createCsrfSecret(),
       accessUid: randomUUID(),
-      accessExpiresAt: now + lifetime(options.accessExpiresIn, this.config.accessExpiresIn, 'accessExpiresIn'),
+      // An access token never outlives its session.
+      accessExpiresAt: Math.min(expiresAt, now + lifetime(options.accessExpiresIn, this.config.accessExpiresIn, 'accessExpiresIn')),
       expiresAt,
       createdAt: now,
       refreshByAccessAllowed: options.refreshByAccessAllowed === true,
@@ -104,8 +105,9 @@ export class SessionService {
 
   /** Flushes the session an access token's payload belongs to (logout with an access token). */
   async flushByAccessPayload(payload: Pick<AccessTokenPayload, 'ruid'>): Promise<number> {
-    if (payload === null || typeof payload !== 'object') throw new InvalidPayloadError('Access payload must be an object');
-    return this.store.delete(requiredId(payload, 'ruid'), this.now());
+    const ruid = (payload as { ruid?: unknown } | null)?.ruid;
+    if (typeof ruid !== 'string' || ruid.length === 0) throw new InvalidPayloadError('Access token payload does not contain ruid');
+    return this.store.delete(ruid, this.now());
   }
 
   /** Flushes every session of a namespace (logout everywhere); answers the number flushed. */
@@ -194,7 +196,7 @@ export class SessionService {
     const next = {
       ...session,
       accessUid: randomUUID(),
-      accessExpiresAt: now + lifetime(options.accessExpiresIn, this.config.accessExpiresIn, 'accessExpiresIn'),
+      accessExpiresAt: Math.min(session.expiresAt, now + lifetime(options.accessExpiresIn, this.config.accessExpiresIn, 'accessExpiresIn')),
       csrf: createCsrfSecret(),
     };
     const access = this.fitting(await this.signAccess(claims, next, now), 'payload');

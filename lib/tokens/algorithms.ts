@@ -14,7 +14,8 @@ export type KeyRequirement =
   | { kind: 'secret'; hash: 'SHA-256' | 'SHA-384' | 'SHA-512'; minBytes: number }
   | { kind: 'asymmetric'; keyTypes: readonly string[]; curve?: string; minModulusBits?: number };
 
-const RSA: KeyRequirement = { kind: 'asymmetric', keyTypes: ['rsa', 'rsa-pss'], minModulusBits: 2048 };
+// Plain RSA keys serve RS* and PS* alike; Node cannot export RSA-PSS-only keys as JWK, so they are refused up front.
+const RSA: KeyRequirement = { kind: 'asymmetric', keyTypes: ['rsa'], minModulusBits: 2048 };
 
 const REQUIREMENTS: Record<JwtAlgorithm, KeyRequirement> = {
   HS256: { kind: 'secret', hash: 'SHA-256', minBytes: 32 },

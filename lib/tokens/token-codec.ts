@@ -31,9 +31,16 @@ export class TokenCodec {
     private readonly clock: Clock,
   ) {}
 
+  /** Signs the claims; `iss` and `aud` default to the module's `verify` values, so its tokens pass its own checks. */
   sign(claims: JWTPayload, type: TokenType): Promise<string> {
     const { algorithm, signKey } = this.config.keys;
-    return new SignJWT(claims).setProtectedHeader({ alg: algorithm, typ: TYP[type] }).sign(signKey);
+    const { issuer, audience } = this.config.verify;
+    const stamped = {
+      ...(issuer !== undefined ? { iss: Array.isArray(issuer) ? issuer[0] : issuer } : {}),
+      ...(audience !== undefined ? { aud: audience } : {}),
+      ...claims,
+    };
+    return new SignJWT(stamped).setProtectedHeader({ alg: algorithm, typ: TYP[type] }).sign(signKey);
   }
 
   async verify(token: unknown, type: TokenType, options: VerifyOptions = {}): Promise<JWTPayload> {

@@ -153,11 +153,15 @@ describe('SessionService', () => {
       expect(Object.keys(decodePayload(refreshed.access)).sort()).toEqual(RESERVED_KEYS);
     });
 
-    it('honours a custom access expiry and never moves the session end (test_refresh_with_custom_exp)', async () => {
+    it('honours a custom access expiry, caps it at the session end, and never moves that end (test_refresh_with_custom_exp)', async () => {
       const custom = await ctx.sessions.login({ payload, accessExpiresIn: 18000, refreshExpiresIn: 18000 });
       ctx.clock.advance(10);
+      const shorter = await ctx.sessions.refresh(custom.refresh, { accessExpiresIn: 600 });
+      expect(shorter.access_expires_at).toEqual(new Date((START + 10 + 600) * 1000));
+      ctx.clock.advance(700);
       const refreshed = await ctx.sessions.refresh(custom.refresh, { accessExpiresIn: 18000 });
-      expect(refreshed.access_expires_at).toEqual(new Date((START + 10 + 18000) * 1000));
+      expect(refreshed.access_expires_at).toEqual(new Date((START + 18000) * 1000));
+      expect(decodePayload(refreshed.access).exp).toBe(START + 18000);
       expect(refreshed).not.toHaveProperty('refresh_expires_at');
       const { session } = await ctx.sessions.authorizeRefresh(custom.refresh);
       expect(session.expiresAt).toBe(START + 18000);
@@ -513,12 +517,14 @@ describe('SessionService', () => {
       expect(await ctx.sessions.flushAll()).toBe(0);
     });
 
-    it('ends an access token together with its session, even one issued with a longer life', async () => {
+    it('ends an access token together with its session, even one asked for with a longer life', async () => {
       const mismatched = await ctx.sessions.login({ payload, accessExpiresIn: 7200, refreshExpiresIn: 3600 });
+      expect(mismatched.access_expires_at).toEqual(mismatched.refresh_expires_at);
+      expect(decodePayload(mismatched.access).exp).toBe(START + 3600);
       ctx.clock.advance(3599);
       await expect(ctx.sessions.authorizeAccess(mismatched.access)).resolves.toBeDefined();
       ctx.clock.advance(1);
-      await expect(ctx.sessions.authorizeAccess(mismatched.access)).rejects.toThrow('Access token not found');
+      await expect(ctx.sessions.authorizeAccess(mismatched.access)).rejects.toMatchObject({ code: 'ERR_JWT_SESSIONS_EXPIRED' });
     });
   });
 

@@ -158,10 +158,8 @@ describe('signing keys', () => {
       await expectMalconfigured(options(), message);
     });
 
-    it('an RSA-PSS key object (gap: accepted by the key check, refused at import)', async () => {
-      // GAP (see report): 'rsa-pss' is listed as an accepted RSA key type, but Node cannot export it as a JWK, so it
-      // always fails with a message that blames the algorithm, not the key type.
-      await expectMalconfigured(asymmetric('PS256', keys.rsaPss.privateKey), /privateKey cannot be used with PS256/);
+    it('an RSA-PSS-only key object, refused for its key type (a plain RSA key serves PS256)', async () => {
+      await expectMalconfigured(asymmetric('PS256', keys.rsaPss.privateKey), /privateKey is a rsa-pss key, which does not fit PS256/);
     });
   });
 });

@@ -44,7 +44,7 @@ describe('RedisTokenStore', () => {
   }, 30_000);
 
   afterAll(async () => {
-    admin.disconnect();
+    await admin.quit();
     await server.destroy();
   });
 
