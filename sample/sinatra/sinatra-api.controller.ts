@@ -25,42 +25,42 @@ export class SinatraApiController {
   @HttpCode(200)
   @RefreshAuth()
   refresh(@FoundToken() token: string, @TokenPayload() payload: SessionPayload): Promise<RefreshedTokens> {
-    return this.sessions.refresh(token, { payload: { ...payload, key: 'reloaded access value' } });
+    return this.refreshWith(token, payload, 'reloaded access value');
   }
 
   @Post('refresh_by_cookies')
   @HttpCode(200)
   @RefreshAuth({ transport: 'cookie' })
   refreshByCookies(@FoundToken() token: string, @TokenPayload() payload: SessionPayload): Promise<RefreshedTokens> {
-    return this.sessions.refresh(token, { payload: { ...payload, key: 'new access value' } });
+    return this.refreshWith(token, payload, 'new access value');
   }
 
   @Post('refresh_by_headers')
   @HttpCode(200)
   @RefreshAuth({ transport: 'header' })
   refreshByHeaders(@FoundToken() token: string, @TokenPayload() payload: SessionPayload): Promise<RefreshedTokens> {
-    return this.sessions.refresh(token, { payload: { ...payload, key: 'a little shy access value' } });
+    return this.refreshWith(token, payload, 'a little shy access value');
   }
 
   @Post('refresh_by_access')
   @HttpCode(200)
   @RefreshByAccessAuth()
   refreshByAccess(@FoundToken() token: string, @ClaimlessPayload() payload: SessionPayload): Promise<RefreshedTokens> {
-    return this.sessions.refreshByAccess(token, { payload: { ...payload, key: 'a big brave access value' } });
+    return this.refreshByAccessWith(token, payload, 'a big brave access value');
   }
 
   @Post('refresh_by_access_by_cookies')
   @HttpCode(200)
   @RefreshByAccessAuth({ transport: 'cookie' })
   refreshByAccessByCookies(@FoundToken() token: string, @ClaimlessPayload() payload: SessionPayload): Promise<RefreshedTokens> {
-    return this.sessions.refreshByAccess(token, { payload: { ...payload, key: 'such many auth methods much wow access value' } });
+    return this.refreshByAccessWith(token, payload, 'such many auth methods much wow access value');
   }
 
   @Post('refresh_by_access_by_headers')
   @HttpCode(200)
   @RefreshByAccessAuth({ transport: 'header' })
   refreshByAccessByHeaders(@FoundToken() token: string, @ClaimlessPayload() payload: SessionPayload): Promise<RefreshedTokens> {
-    return this.sessions.refreshByAccess(token, { payload: { ...payload, key: 'yet another access value' } });
+    return this.refreshByAccessWith(token, payload, 'yet another access value');
   }
 
   @Post('login_namespaced')
@@ -77,7 +77,7 @@ export class SinatraApiController {
   @HttpCode(200)
   @RefreshAuth()
   refreshNamespaced(@FoundToken() token: string, @TokenPayload() payload: SessionPayload): Promise<RefreshedTokens> {
-    return this.sessions.refresh(token, { payload: { ...payload, key: 'reloaded hellooo' } });
+    return this.refreshWith(token, payload, 'reloaded hellooo');
   }
 
   @Post('login_namespaced_with_refresh_by_access_allowed')
@@ -90,7 +90,7 @@ export class SinatraApiController {
   @HttpCode(200)
   @RefreshByAccessAuth()
   refreshByAccessNamespaced(@FoundToken() token: string, @ClaimlessPayload() payload: SessionPayload): Promise<RefreshedTokens> {
-    return this.sessions.refreshByAccess(token, { payload: { ...payload, key: 'reloaded guten tag' } });
+    return this.refreshByAccessWith(token, payload, 'reloaded guten tag');
   }
 
   @Get('payload')
@@ -114,5 +114,14 @@ export class SinatraApiController {
   @Get('payload_without_authorize')
   payloadWithoutAuthorize(@TokenPayload() payload: SessionPayload): SessionPayload {
     return payload;
+  }
+
+  /** The gem's example: the new access payload is the verified payload with a new `key`. */
+  private refreshWith(token: string, payload: SessionPayload, key: string): Promise<RefreshedTokens> {
+    return this.sessions.refresh(token, { payload: { ...payload, key } });
+  }
+
+  private refreshByAccessWith(token: string, payload: SessionPayload, key: string): Promise<RefreshedTokens> {
+    return this.sessions.refreshByAccess(token, { payload: { ...payload, key } });
   }
 }

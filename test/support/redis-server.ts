@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /** A port that is free now, along with its cluster bus port (port + 10000). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   for (;;) {
     const port = 20000 + Math.floor(Math.random() * 30000);
     if ((await isFree(port)) && (await isFree(port + 10000))) return port;
@@ -108,5 +108,37 @@ export class RedisCluster {
 
   async destroy(): Promise<void> {
     await Promise.all(this.nodes.map((node) => node.destroy()));
+  }
+}
+
+/** A real Redis Sentinel watching one master, for the store's `sentinels` option. */
+export class RedisSentinel {
+  private constructor(
+    readonly port: number,
+    private readonly process: ChildProcess,
+    private readonly dir: string,
+  ) {}
+
+  static async start(master: RedisServer, name: string): Promise<RedisSentinel> {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'jwt-sessions-sentinel-'));
+    const config = join(dir, 'sentinel.conf');
+    // Sentinel rewrites its config file, so it gets a writable one of its own.
+    writeFileSync(config, [
+      `port ${port}`, 'bind 127.0.0.1', `dir ${dir}`,
+      `sentinel monitor ${name} 127.0.0.1 ${master.port} 1`, `sentinel down-after-milliseconds ${name} 5000`,
+    ].join('\n'));
+    const child = spawn('redis-server', [config, '--sentinel'], { stdio: 'ignore' });
+    await waitFor(async () => (await cli(port, 'sentinel', 'get-master-addr-by-name', name)).includes(String(master.port)), `sentinel on ${port}`);
+    return new RedisSentinel(port, child, dir);
+  }
+
+  async destroy(): Promise<void> {
+    if (this.process.exitCode === null) {
+      const exited = new Promise((resolve) => this.process.once('exit', resolve));
+      this.process.kill('SIGKILL');
+      await exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
