@@ -7,6 +7,8 @@ export const DEFAULT_REFRESH_HEADER = 'X-Refresh-Token';
 export const DEFAULT_CSRF_HEADER = 'X-CSRF-Token';
 export const DEFAULT_ACCESS_COOKIE = 'jwt_access';
 export const DEFAULT_REFRESH_COOKIE = 'jwt_refresh';
+/** Longest lifetime accepted, in seconds (ten years): longer ones are mistakes, and would overflow store expiries. */
+export const MAX_LIFETIME = 315_360_000;
 /** Longest token, cookie value or CSRF header we read; anything longer is refused before any parsing. */
 export const DEFAULT_MAX_TOKEN_LENGTH = 8192;
 

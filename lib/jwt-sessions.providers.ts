@@ -32,7 +32,8 @@ export const tokenStoreProvider: Provider = {
     }
     throw new MalconfiguredError("store must be 'memory', { type: 'memory' | 'redis', ... } or an instance of TokenStore");
   },
-  inject: [JWT_SESSIONS_MODULE_OPTIONS],
+  // After the config: a start that fails on a bad key must not have opened a Redis connection that keeps it alive.
+  inject: [JWT_SESSIONS_MODULE_OPTIONS, JwtSessionsConfig],
 };
 
 /** The real clock; tests replace it with `overrideProvider(Clock)`. @internal */

@@ -2,6 +2,7 @@ import {
   Allow, IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, ValidateBy, ValidateNested,
 } from 'class-validator';
 import type { JwtAlgorithm, TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
+import { MAX_LIFETIME } from '../jwt-sessions.constants.js';
 import { SUPPORTED_ALGORITHMS } from '../tokens/algorithms.js';
 
 /** RFC 7230 token characters: what a header name may be. */
@@ -58,10 +59,10 @@ export class JwtSessionsOptionsSchema {
   @IsOptional() @IsIn(SUPPORTED_ALGORITHMS, { message: `algorithm must be one of ${SUPPORTED_ALGORITHMS.join(', ')}` })
   algorithm?: JwtAlgorithm;
 
-  @IsOptional() @IsInt() @Min(1)
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_LIFETIME)
   accessExpiresIn?: number;
 
-  @IsOptional() @IsInt() @Min(1)
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_LIFETIME)
   refreshExpiresIn?: number;
 
   @IsOptional() @Matches(HEADER_NAME)

@@ -1,5 +1,6 @@
 import { InvalidPayloadError, UnauthorizedError } from '../errors/jwt-sessions.errors.js';
 import { RESERVED_CLAIMS, type SessionPayload } from '../interfaces/token-payload.interface.js';
+import { MAX_LIFETIME } from '../jwt-sessions.constants.js';
 
 /**
  * The app's payload with the reserved claims removed, copied into a fresh object so that neither a later
@@ -27,9 +28,23 @@ export function requiredId(payload: Record<string, unknown>, claim: 'uid' | 'rui
   return value;
 }
 
-/** A lifetime in whole seconds, or an InvalidPayloadError naming the option. @internal */
+/** A lifetime in whole seconds (one to MAX_LIFETIME), or an InvalidPayloadError naming the option. @internal */
 export function lifetime(value: number | undefined, fallback: number, option: string): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) throw new InvalidPayloadError(`${option} must be a positive whole number of seconds`);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_LIFETIME) {
+    throw new InvalidPayloadError(`${option} must be a whole number of seconds from 1 to ${MAX_LIFETIME}`);
+  }
   return value;
+}
+
+/** Lone surrogates: strings that UTF-8 cannot tell apart (both become U+FFFD), so two namespaces would merge. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** A namespace: a non-empty, well-formed string (or none). @internal */
+export function namespaceOf(namespace: string | undefined): string | null {
+  if (namespace === undefined) return null;
+  if (typeof namespace !== 'string' || namespace.length === 0 || LONE_SURROGATE.test(namespace)) {
+    throw new InvalidPayloadError('namespace must be a non-empty, well-formed string');
+  }
+  return namespace;
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Clock, toSeconds } from '../clock/clock.js';
 import { JwtSessionsConfig } from '../config/jwt-sessions.config.js';
 import { createCsrfSecret, isValidCsrf, maskCsrfSecret } from '../csrf/csrf-token.js';
@@ -12,7 +12,7 @@ import type { AccessTokenPayload, RefreshTokenPayload, SessionPayload } from '..
 import type { StoredSession } from '../store/stored-session.js';
 import { TokenStore } from '../store/token-store.js';
 import { TokenCodec } from '../tokens/token-codec.js';
-import { appClaims, lifetime, requiredId } from './session-claims.js';
+import { appClaims, lifetime, namespaceOf, requiredId } from './session-claims.js';
 import { toSessionInfo } from './session-info.js';
 
 /** A token that passed every check, with the live session it belongs to. @publicApi */
@@ -41,12 +41,12 @@ export class SessionService {
     const accessClaims = appClaims(options.payload, 'payload');
     const refreshClaims = options.refreshPayload === undefined ? accessClaims : appClaims(options.refreshPayload, 'refreshPayload');
     const expiresAt = now + lifetime(options.refreshExpiresIn, this.config.refreshExpiresIn, 'refreshExpiresIn');
-    const namespace = this.namespaceOf(options.namespace);
+    const namespace = namespaceOf(options.namespace);
     const session: StoredSession = {
       uid: this.store.createSessionId(namespace),
       namespace,
       csrf: createCsrfSecret(),
-      accessUid: randomUUID(),
+      accessUid: newAccessUid(),
       // An access token never outlives its session.
       accessExpiresAt: Math.min(expiresAt, now + lifetime(options.accessExpiresIn, this.config.accessExpiresIn, 'accessExpiresIn')),
       expiresAt,
@@ -112,12 +112,12 @@ export class SessionService {
 
   /** Flushes every session of a namespace (logout everywhere); answers the number flushed. */
   async flushNamespaced(namespace: string): Promise<number> {
-    return this.store.deleteNamespace(this.namespaceOf(namespace) as string, this.now());
+    return this.store.deleteNamespace(namespaceOf(namespace) as string, this.now());
   }
 
   /** Ends the access tokens of a namespace's sessions but keeps the sessions, so they can still be refreshed. */
   async flushNamespacedAccessTokens(namespace: string): Promise<number> {
-    return this.store.unlinkNamespaceAccess(this.namespaceOf(namespace) as string, this.now());
+    return this.store.unlinkNamespaceAccess(namespaceOf(namespace) as string, this.now());
   }
 
   /** Flushes every session of the app; answers the number flushed. */
@@ -127,7 +127,7 @@ export class SessionService {
 
   /** The live sessions of a namespace. */
   async listSessions(namespace: string): Promise<SessionInfo[]> {
-    const sessions = await this.store.list(this.namespaceOf(namespace) as string, this.now());
+    const sessions = await this.store.list(namespaceOf(namespace) as string, this.now());
     return sessions.map(toSessionInfo);
   }
 
@@ -195,7 +195,7 @@ export class SessionService {
     const claims = appClaims(options.payload, 'payload');
     const next = {
       ...session,
-      accessUid: randomUUID(),
+      accessUid: newAccessUid(),
       accessExpiresAt: Math.min(session.expiresAt, now + lifetime(options.accessExpiresIn, this.config.accessExpiresIn, 'accessExpiresIn')),
       csrf: createCsrfSecret(),
     };
@@ -218,15 +218,14 @@ export class SessionService {
     return token;
   }
 
-  private namespaceOf(namespace: string | undefined): string | null {
-    if (namespace === undefined) return null;
-    if (typeof namespace !== 'string' || namespace.length === 0) throw new InvalidPayloadError('namespace must be a non-empty string');
-    return namespace;
-  }
-
   private now(): number {
     return toSeconds(this.clock.now());
   }
+}
+
+/** 128 random bits: as unguessable as a UUID, 14 characters shorter in every token and session record. */
+function newAccessUid(): string {
+  return randomBytes(16).toString('base64url');
 }
 
 function dateOf(seconds: number): Date {

@@ -56,6 +56,7 @@ export class MemoryTokenStore extends TokenStore {
   async relink(uid: string, expectedAccessUid: string, link: AccessLink, now: number): Promise<StoredSession | null> {
     this.evict(now);
     const session = this.sessions.get(uid);
+    if (session?.accessUid === link.accessUid) return { ...session };
     if (!session || session.accessUid !== expectedAccessUid) return null;
     Object.assign(session, { accessUid: link.accessUid, accessExpiresAt: link.accessExpiresAt, csrf: link.csrf });
     return { ...session };

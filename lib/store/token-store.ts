@@ -28,6 +28,7 @@ export abstract class TokenStore {
   /**
    * Points the session at a new access token and CSRF secret, only if it is still live and still honours
    * `expectedAccessUid` (so two refreshes racing on one state cannot both win). Answers the updated session, or null.
+   * Idempotent: repeating a relink that took effect (a resend after a lost reply) answers the session again.
    */
   abstract relink(uid: string, expectedAccessUid: string, link: AccessLink, now: number): Promise<StoredSession | null>;
 

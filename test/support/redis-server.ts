@@ -69,7 +69,7 @@ export class RedisServer {
   /** Kills the server (SIGKILL: a crash, not a clean shutdown). */
   async stop(): Promise<void> {
     const child = this.process;
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;

@@ -48,7 +48,4 @@ function assertOneTarget(options: RedisStoreOptions): void {
   if (options.commandTimeout !== undefined && !(Number.isInteger(options.commandTimeout) && options.commandTimeout > 0)) {
     throw new MalconfiguredError('store.commandTimeout must be a positive whole number of milliseconds');
   }
-  if (options.prefix !== undefined && (typeof options.prefix !== 'string' || /[{}]/.test(options.prefix))) {
-    throw new MalconfiguredError('store.prefix must be a string without braces');
-  }
 }

@@ -1,9 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { MalconfiguredError } from '../../errors/jwt-sessions.errors.js';
 
 /** 16 hex characters: the hash tag a session id starts with. */
 const TAG_LENGTH = 16;
-/** What a Redis session id looks like: `<tag>.<uuid>`; anything else never reaches Redis. */
-const SESSION_ID = /^[0-9a-f]{16}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** What a Redis session id looks like: `<tag>.<128 random bits, base64url>`; anything else never reaches Redis. */
+const SESSION_ID = /^[0-9a-f]{16}\.[A-Za-z0-9_-]{22}$/;
 
 /**
  * The key layout. A session id starts with a tag: the hash of its namespace (or a random one without a namespace),
@@ -12,12 +13,15 @@ const SESSION_ID = /^[0-9a-f]{16}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
  * @internal
  */
 export class RedisKeys {
-  constructor(readonly prefix: string) {}
+  constructor(readonly prefix: string) {
+    // A brace in the prefix would become the hash tag and scatter a session's keys over cluster slots.
+    if (typeof prefix !== 'string' || /[{}]/.test(prefix)) throw new MalconfiguredError('store.prefix must be a string without braces');
+  }
 
   /** A new session id whose tag groups it with its namespace. */
   sessionId(namespace: string | null): string {
-    const tag = namespace === null ? randomUUID().replace(/-/g, '').slice(0, TAG_LENGTH) : namespaceTag(namespace);
-    return `${tag}.${randomUUID()}`;
+    const tag = namespace === null ? randomBytes(TAG_LENGTH / 2).toString('hex') : namespaceTag(namespace);
+    return `${tag}.${randomBytes(16).toString('base64url')}`;
   }
 
   isSessionId(uid: string): boolean {
@@ -38,19 +42,21 @@ export class RedisKeys {
     return this.indexOfTag(namespaceTag(namespace));
   }
 
-  /** SCAN patterns for `deleteAll`. */
+  /** SCAN patterns for `deleteAll`: exactly our key shapes, so another application's keys under a similar prefix are left alone. */
   get sessionPattern(): string {
-    return `${escapeGlob(this.prefix)}s:*`;
+    return `${escapeGlob(this.prefix)}s:{${HEX_TAG_GLOB}}.*`;
   }
 
   get indexPattern(): string {
-    return `${escapeGlob(this.prefix)}n:*`;
+    return `${escapeGlob(this.prefix)}n:{${HEX_TAG_GLOB}}`;
   }
 
   private indexOfTag(tag: string): string {
     return `${this.prefix}n:{${tag}}`;
   }
 }
+
+const HEX_TAG_GLOB = '[0-9a-f]'.repeat(TAG_LENGTH);
 
 function namespaceTag(namespace: string): string {
   return createHash('sha256').update(namespace, 'utf8').digest('hex').slice(0, TAG_LENGTH);

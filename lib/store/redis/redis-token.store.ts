@@ -1,7 +1,7 @@
 import { Logger, type OnModuleDestroy } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { StoreUnavailableError } from '../../errors/jwt-sessions.errors.js';
+import { MalconfiguredError, StoreUnavailableError } from '../../errors/jwt-sessions.errors.js';
 import type { AccessLink, StoredSession } from '../stored-session.js';
 import { TokenStore } from '../token-store.js';
 import { createRedisClient } from './redis-client.factory.js';
@@ -30,6 +30,9 @@ const SCRIPTS = {
   list: script(scripts.LIST),
 };
 
+/** How long one store call may take before it answers 503, unless the options say otherwise. */
+const DEFAULT_CALL_TIMEOUT = 2000;
+
 /** How long a graceful quit may take at shutdown before the connection is cut. */
 const CLOSE_TIMEOUT = 1000;
 
@@ -48,26 +51,38 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
   private readonly keys: RedisKeys;
   private readonly logger = new Logger('JwtSessions');
   private readonly ownsClient: boolean;
+  private readonly callTimeout: number;
   private healthy = true;
 
   /**
-   * @param client an ioredis client or cluster
-   * @param options `prefix` of every key (default `jwt_`); `ownsClient`: disconnect it when the app shuts down
+   * @param client an ioredis client or cluster, without a `keyPrefix` of its own (use `prefix`)
+   * @param options `prefix` of every key (default `jwt_`); `commandTimeout`: ms before a call answers 503
+   *   (default 2000); `ownsClient`: disconnect it when the app shuts down
    */
   constructor(
     readonly client: Redis | Cluster,
-    options: { prefix?: string; ownsClient?: boolean } = {},
+    options: { prefix?: string; commandTimeout?: number; ownsClient?: boolean } = {},
   ) {
     super();
+    assertNoKeyPrefix(client);
     this.keys = new RedisKeys(options.prefix ?? 'jwt_');
+    this.callTimeout = options.commandTimeout ?? DEFAULT_CALL_TIMEOUT;
     this.ownsClient = options.ownsClient ?? false;
     if (this.ownsClient) client.on('error', (error: Error) => this.reportFailure(error));
   }
 
   /** Builds the store from module options: the user's client, or one it creates (and closes at shutdown). */
   static fromOptions(options: RedisStoreOptions): RedisTokenStore {
-    if (options.client) return new RedisTokenStore(options.client, { prefix: options.prefix });
-    return new RedisTokenStore(createRedisClient(options), { prefix: options.prefix, ownsClient: true });
+    const { prefix, commandTimeout } = options;
+    if (options.client) return new RedisTokenStore(options.client, { prefix, commandTimeout });
+    const client = createRedisClient(options);
+    try {
+      return new RedisTokenStore(client, { prefix, commandTimeout, ownsClient: true });
+    } catch (error) {
+      // The app will not start: the client made for it must not keep the process alive.
+      client.disconnect();
+      throw error;
+    }
   }
 
   override createSessionId(namespace: string | null): string {
@@ -121,10 +136,10 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
     await this.call(() => this.client.ping());
     const nodes = 'nodes' in this.client && typeof this.client.nodes === 'function' ? this.client.nodes('master') : [this.client as Redis];
     let live = 0;
-    for (const node of nodes) {
-      live += await this.deleteMatching(node, this.keys.sessionPattern, now);
-      await this.deleteMatching(node, this.keys.indexPattern, now);
-    }
+    // Indexes first: a login landing mid-way then leaves at worst an index entry without its session (dropped
+    // lazily), never a live session missing from its namespace's index.
+    for (const node of nodes) await this.deleteMatching(node, this.keys.indexPattern, now, false);
+    for (const node of nodes) live += await this.deleteMatching(node, this.keys.sessionPattern, now, true);
     return live;
   }
 
@@ -143,7 +158,8 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
     if (how === 'timed out') this.client.disconnect(false);
   }
 
-  private async deleteMatching(node: Redis, pattern: string, now: number): Promise<number> {
+  /** Deletes the keys matching a pattern on one node; for session keys, answers how many were live. */
+  private async deleteMatching(node: Redis, pattern: string, now: number, countLive: boolean): Promise<number> {
     let cursor = '0';
     let live = 0;
     do {
@@ -151,8 +167,12 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
       cursor = next;
       if (keys.length === 0) continue;
       const pipeline = node.pipeline();
-      for (const key of keys) pipeline.hget(key, 'e').del(key);
+      for (const key of keys) (countLive ? pipeline.hget(key, 'e') : pipeline).del(key);
       const replies = (await this.call(() => pipeline.exec())) ?? [];
+      // A MOVED or ASK while resharding must not pass for success: flushAll is a security operation.
+      const failed = replies.find(([error]) => error);
+      if (failed) this.fail(failed[0]);
+      if (!countLive) continue;
       for (let i = 0; i < replies.length; i += 2) {
         const expiry = replies[i]?.[1];
         if (typeof expiry === 'string' && Number(expiry) > now) live++;
@@ -176,19 +196,32 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
     });
   }
 
-  /** Runs one Redis call; any failure becomes a 503, and the outage (and the recovery) is logged once. */
+  /**
+   * Runs one Redis call within the store's deadline (whatever the client's own settings: a cluster's offline queue
+   * has no timeout); any failure becomes a 503, and the outage (and the recovery) is logged once.
+   */
   private async call<T>(command: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${this.callTimeout} ms`)), this.callTimeout);
+    });
     try {
-      const result = await command();
+      const result = await Promise.race([command(), deadline]);
       if (!this.healthy) {
         this.healthy = true;
         this.logger.log('Redis session store is answering again');
       }
       return result;
     } catch (error) {
-      this.reportFailure(error);
-      throw new StoreUnavailableError('Session store is unavailable');
+      this.fail(error);
+    } finally {
+      clearTimeout(timer);
     }
+  }
+
+  private fail(error: unknown): never {
+    this.reportFailure(error);
+    throw new StoreUnavailableError('Session store is unavailable');
   }
 
   private reportFailure(error: unknown): void {
@@ -217,5 +250,13 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
       createdAt: times[2],
       refreshByAccessAllowed: refreshByAccess === '1',
     };
+  }
+}
+
+/** ioredis would prefix KEYS but not the keys our scripts build or our SCAN patterns: refuse rather than miss sessions. */
+function assertNoKeyPrefix(client: Redis | Cluster): void {
+  const options = client.options as { keyPrefix?: string; redisOptions?: { keyPrefix?: string } };
+  if (options.keyPrefix || options.redisOptions?.keyPrefix) {
+    throw new MalconfiguredError('store: give the key prefix as the store\'s prefix option, not as an ioredis keyPrefix');
   }
 }

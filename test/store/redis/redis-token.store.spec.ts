@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { RedisTokenStore, StoreUnavailableError, UnauthorizedError, type RefreshedTokens } from '../../../lib/index.js';
+import { MalconfiguredError, RedisTokenStore, StoreUnavailableError, UnauthorizedError, type RefreshedTokens } from '../../../lib/index.js';
 import { ManualClock } from '../../support/manual-clock.js';
 import { RedisServer } from '../../support/redis-server.js';
 import { setup } from '../../support/setup.js';
@@ -204,5 +204,128 @@ describe('RedisTokenStore', () => {
     await expect(sessions.authorizeAccess(tokens.access)).rejects.toBeInstanceOf(UnauthorizedError);
     expect(warn).toHaveBeenCalledTimes(1);
     await close();
+  });
+
+  describe('review findings', () => {
+    it('refuses an ioredis client with a keyPrefix of its own, which the scripts and SCAN patterns would miss', async () => {
+      const prefixed = new Redis(server.url, { keyPrefix: 'app:', lazyConnect: true });
+      expect(() => new RedisTokenStore(prefixed)).toThrow(MalconfiguredError);
+      await expect(setup({ store: { type: 'redis', url: server.url, redisOptions: { keyPrefix: 'app:' } } })).rejects.toThrow(/keyPrefix/);
+      prefixed.disconnect();
+    });
+
+    it('opens no Redis connection when the app fails to start on its configuration', async () => {
+      const clients = async () => (await admin.client('LIST') as string).trim().split('\n').length;
+      const before = await clients();
+      await expect(setup({ signingKey: 'short', store: { type: 'redis', url: server.url } })).rejects.toThrow(/signingKey/);
+      await expect(setup({ store: { type: 'redis', url: server.url, redisOptions: { keyPrefix: 'x:' } } })).rejects.toThrow(/keyPrefix/);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await clients()).toBe(before);
+    });
+
+    it('refuses a prefix with braces however the store is built', () => {
+      const client = new Redis(server.url, { lazyConnect: true });
+      for (const prefix of ['{', 'a{b}', '}']) expect(() => new RedisTokenStore(client, { prefix })).toThrow(MalconfiguredError);
+      client.disconnect();
+    });
+
+    it('never leaves a key without a TTL, even for an absurd expiry', async () => {
+      const { sessions, store, close } = await redisSetup();
+      await expect(sessions.login({ refreshExpiresIn: 1e16 })).rejects.toMatchObject({ code: 'ERR_JWT_SESSIONS_INVALID_PAYLOAD' });
+      const now = Math.floor(Date.now() / 1000);
+      const uid = store.createSessionId('huge');
+      const huge = { uid, namespace: 'huge', csrf: 'c', accessUid: 'a', accessExpiresAt: now + 1, expiresAt: 1e17, createdAt: now, refreshByAccessAllowed: false };
+      await expect(store.create(huge, now)).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect(await admin.keys('*')).toEqual([]);
+      await close();
+    });
+
+    it('answers 503 within its own deadline on a client with ioredis defaults (an offline queue without timeout)', async () => {
+      const client = new Redis(server.url);
+      const { sessions, close } = await setup({ store: { type: 'redis', client, commandTimeout: 300 } }, new ManualClock(Date.now()));
+      const tokens = await sessions.login({});
+      await server.stop();
+      try {
+        for (let attempt = 0; attempt < 2; attempt++) {
+          const started = Date.now();
+          await expect(sessions.authorizeAccess(tokens.access)).rejects.toBeInstanceOf(StoreUnavailableError);
+          expect(Date.now() - started).toBeLessThan(1500);
+        }
+      } finally {
+        await server.resume();
+        await close();
+        client.disconnect();
+      }
+    }, 20_000);
+
+    it('answers success again to a resent relink, instead of logging the client out', async () => {
+      const { sessions, store, close } = await redisSetup();
+      const tokens = await sessions.login({});
+      const now = Math.floor(Date.now() / 1000);
+      const { session } = await sessions.authorizeRefresh(tokens.refresh);
+      const link = { accessUid: 'resent-uid', accessExpiresAt: now + 60, csrf: session.csrf };
+      expect(await store.relink(session.uid, session.accessUid, link, now)).toMatchObject(link);
+      expect(await store.relink(session.uid, session.accessUid, link, now)).toMatchObject(link);
+      expect(await store.relink(session.uid, session.accessUid, { ...link, accessUid: 'another' }, now)).toBeNull();
+      await close();
+    });
+
+    it('flushes all without touching other applications\' keys, and counts only its own sessions', async () => {
+      await admin.set('apps:config', '1');
+      await admin.set('s:cache', '1');
+      await admin.hset('jwt_s:other-app', 'e', String(Math.floor(Date.now() / 1000) + 1000));
+      const { sessions, close } = await redisSetup();
+      await sessions.login({ namespace: 'mine' });
+      await sessions.login({});
+      expect(await sessions.flushAll()).toBe(2);
+      expect((await admin.keys('*')).sort()).toEqual(['apps:config', 'jwt_s:other-app', 's:cache']);
+      await close();
+      const short = await setup({ store: { type: 'redis', url: server.url, prefix: 'app' } }, new ManualClock(Date.now()));
+      await short.sessions.login({});
+      expect(await short.sessions.flushAll()).toBe(1);
+      expect(await admin.exists('apps:config')).toBe(1);
+      await short.close();
+    });
+
+    it('leaves no live session outside its namespace index when a login lands in the middle of flushAll', async () => {
+      const client = new Redis(server.url);
+      const { sessions, close } = await setup({ store: { type: 'redis', client } }, new ManualClock(Date.now()));
+      await sessions.login({ namespace: 'racing' });
+      const scan = client.scan.bind(client);
+      let injected = false;
+      client.scan = (async (...args: Parameters<typeof client.scan>) => {
+        if (!injected) {
+          injected = true;
+          await sessions.login({ namespace: 'racing' });
+        }
+        return scan(...args);
+      }) as typeof client.scan;
+      await sessions.flushAll();
+      const listed = await sessions.listSessions('racing');
+      expect(await sessions.flushNamespaced('racing')).toBe(listed.length);
+      expect(await admin.keys('jwt_s:*')).toEqual([]);
+      await close();
+      client.disconnect();
+    });
+
+    it('shortens an index\'s TTL when its longest-lived session is flushed', async () => {
+      const { sessions, close } = await redisSetup();
+      await sessions.login({ namespace: 'ttl', refreshExpiresIn: 100 });
+      const long = await sessions.login({ namespace: 'ttl', refreshExpiresIn: 100_000 });
+      const [index] = await admin.keys('jwt_n:*');
+      expect(await admin.ttl(index)).toBeGreaterThan(99_000);
+      await sessions.flushByToken(long.refresh);
+      expect(await admin.ttl(index)).toBeLessThanOrEqual(100);
+      await close();
+    });
+
+    it('refuses namespaces that UTF-8 cannot tell apart (lone surrogates)', async () => {
+      const { sessions, close } = await redisSetup();
+      await expect(sessions.login({ namespace: 'bob\uD800' })).rejects.toMatchObject({ code: 'ERR_JWT_SESSIONS_INVALID_PAYLOAD' });
+      await expect(sessions.listSessions('bob\uDFFF')).rejects.toMatchObject({ code: 'ERR_JWT_SESSIONS_INVALID_PAYLOAD' });
+      await sessions.login({ namespace: 'emoji 😀' });
+      expect(await sessions.listSessions('emoji 😀')).toHaveLength(1);
+      await close();
+    });
   });
 });
