@@ -80,6 +80,33 @@ describe('authorization failures and token transport', () => {
       expectUnauthorized(response);
     });
 
+    it.each(route.transports)('refuses truncated and oversized tokens by %s, never with a 500', async (transport) => {
+      const tokens = route.path.startsWith('/api/v1/')
+        ? await loginSinatra(sample, route.path.includes('access_namespaced') ? '/api/v1/login_namespaced_with_refresh_by_access_allowed' : '/api/v1/login')
+        : await loginUser(sample);
+      const genuine = tokens[route.token];
+      const [header, payload, signature] = genuine.split('.');
+      const variants = [
+        genuine.slice(0, -5),
+        `${header}.${payload}`,
+        `${header}.${payload}.`,
+        `${header}..${signature}`,
+        `${genuine}.${signature}`,
+        `${genuine}${'A'.repeat(9000)}`,
+        'A'.repeat(12000),
+        `${genuine}=`,
+        `${genuine.slice(0, -1)}+`,
+        ` ${genuine.slice(0, 20)} ${genuine.slice(20)}`,
+      ];
+      for (const token of variants) {
+        const test = call(sample, route);
+        const response = transport === 'header'
+          ? await test.set(headerOf(route), `Bearer ${token}`)
+          : await test.set('Cookie', cookieHeader({ [cookieOf(route)]: token })).set('X-CSRF-Token', tokens.csrf);
+        expectUnauthorized(response);
+      }
+    });
+
     it('refuses a live session\'s token re-signed with another key', async () => {
       const tokens = route.path.startsWith('/api/v1/')
         ? await loginSinatra(sample, route.path.includes('access_namespaced') ? '/api/v1/login_namespaced_with_refresh_by_access_allowed' : '/api/v1/login')
