@@ -2,11 +2,11 @@
  * Across every guarded route of the contract: each authorization failure answers 401 with `error: "Unauthorized"`;
  * `Bearer` is optional and header names are case-insensitive.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { SignJWT } from 'jose';
 import {
-  ACCESS_COOKIE, ACCESS_EXP, REFRESH_COOKIE, SEEDED_USER, bootSampleApp, cookieHeader, decodePayload, expectUnauthorized, loginSinatra,
-  loginUser, type LoginTokens, type SampleApp,
+  ACCESS_COOKIE, ACCESS_EXP, REFRESH_COOKIE, SEEDED_USER, cookieHeader, decodePayload, expectUnauthorized, loginSinatra,
+  loginUser, type LoginTokens, type SampleApp, useSampleApp,
 } from './support/sample-app.js';
 
 interface GuardedRoute {
@@ -52,15 +52,7 @@ async function resign(token: string): Promise<string> {
 }
 
 describe('authorization failures and token transport', () => {
-  let sample: SampleApp;
-
-  beforeAll(async () => {
-    sample = await bootSampleApp();
-  });
-
-  afterAll(async () => {
-    await sample.close();
-  });
+  const sample = useSampleApp();
 
   function call(app: SampleApp, route: GuardedRoute) {
     const test = app.http()[route.method](route.path);

@@ -2,10 +2,10 @@
  * CSRF: cookie-authenticated requests with any method but GET and HEAD need a valid X-CSRF-Token (the logouts
  * included); GET and HEAD never do; header-authenticated requests never do.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import {
-  ACCESS_COOKIE, ACCESS_EXP, REFRESH_COOKIE, SEEDED_USER, bootSampleApp, cookieHeader, expectUnauthorized, foreignCsrf,
-  loginSinatra, loginUser, type LoginTokens, type Response, type SampleApp,
+  ACCESS_COOKIE, ACCESS_EXP, REFRESH_COOKIE, SEEDED_USER, cookieHeader, expectUnauthorized, foreignCsrf,
+  loginSinatra, loginUser, type LoginTokens, type Response, useSampleApp,
 } from './support/sample-app.js';
 
 type Login = 'rails' | 'sinatra' | 'sinatra-namespaced' | 'sinatra-namespaced-rba';
@@ -52,16 +52,8 @@ const LOGIN_PATHS: Record<Exclude<Login, 'rails'>, string> = {
 };
 
 describe('CSRF', () => {
-  let sample: SampleApp;
+  const sample = useSampleApp();
   let users = 0;
-
-  beforeAll(async () => {
-    sample = await bootSampleApp();
-  });
-
-  afterAll(async () => {
-    await sample.close();
-  });
 
   /** Logs in as the route wants, and lets the access token expire when it must. */
   async function start(route: RouteCase): Promise<LoginTokens> {

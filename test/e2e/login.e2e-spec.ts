@@ -2,23 +2,15 @@
  * Port of the gem's Rails request specs login_controller_spec.rb and login_with_cookies_controller_spec.rb:
  * POST /login, POST /login_with_cookies, DELETE /login, DELETE /login/destroy_by_refresh.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import {
-  ACCESS_COOKIE, ACCESS_EXP, REFRESH_COOKIE, REFRESH_EXP, SEEDED_USER, bootSampleApp, cookieHeader, decodePayload,
+  ACCESS_COOKIE, ACCESS_EXP, REFRESH_COOKIE, REFRESH_EXP, SEEDED_USER, cookieHeader, decodePayload,
   expectBadRequest, expectCreatedOrOk, expectLoginTokens, expectRefreshTokens, expectUnauthorized, loginUser, nowSeconds,
-  setCookies, type LoginTokens, type SampleApp,
+  setCookies, type LoginTokens, useSampleApp,
 } from './support/sample-app.js';
 
 describe('Rails example login', () => {
-  let sample: SampleApp;
-
-  beforeAll(async () => {
-    sample = await bootSampleApp();
-  });
-
-  afterAll(async () => {
-    await sample.close();
-  });
+  const sample = useSampleApp();
 
   const showUser = (access: string) => sample.http().get(`/users/${SEEDED_USER.id}`).set('Authorization', `Bearer ${access}`);
   const refresh = (refreshToken: string) => sample.http().post('/refresh').set('X-Refresh-Token', refreshToken);
@@ -167,15 +159,7 @@ describe('Rails example login', () => {
   });
 
   describe('POST /login_with_cookies in production', () => {
-    let production: SampleApp;
-
-    beforeAll(async () => {
-      production = await bootSampleApp({ NODE_ENV: 'production' });
-    });
-
-    afterAll(async () => {
-      await production.close();
-    });
+    const production = useSampleApp({ NODE_ENV: 'production' });
 
     it('sets Secure cookies when NODE_ENV=production', async () => {
       const response = await production.http().post('/login_with_cookies').send({ email: SEEDED_USER.email, password: SEEDED_USER.password });

@@ -1,22 +1,14 @@
 /** Port of the gem's Rails request spec refresh_controller_spec.rb: POST /refresh. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import {
-  ACCESS_COOKIE, ACCESS_EXP, REFRESH_COOKIE, REFRESH_EXP, SEEDED_USER, bootSampleApp, cookieHeader, decodePayload,
+  ACCESS_COOKIE, ACCESS_EXP, REFRESH_COOKIE, REFRESH_EXP, SEEDED_USER, cookieHeader, decodePayload,
   expectCreatedOrOk, expectRefreshTokens, expectUnauthorized, foreignCsrf, forgePayload, loginSinatra, loginUser, nowSeconds,
-  type LoginTokens, type Response, type SampleApp,
+  type LoginTokens, type Response, useSampleApp,
 } from './support/sample-app.js';
 
 describe('Rails example POST /refresh', () => {
-  let sample: SampleApp;
+  const sample = useSampleApp();
   let tokens: LoginTokens;
-
-  beforeAll(async () => {
-    sample = await bootSampleApp();
-  });
-
-  afterAll(async () => {
-    await sample.close();
-  });
 
   beforeEach(async () => {
     tokens = await loginUser(sample);

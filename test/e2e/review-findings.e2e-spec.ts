@@ -2,25 +2,17 @@
  * Regression tests for the security review's findings on the sample app (they run on memory and on Redis).
  * Form-encoded logins (415, login CSRF) are covered in login.e2e-spec.ts and not repeated here.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import {
-  ACCESS_COOKIE, ACCESS_EXP, SEEDED_USER, bootSampleApp, cookieHeader, decodePayload, expectCreatedOrOk,
+  ACCESS_COOKIE, ACCESS_EXP, SEEDED_USER, cookieHeader, decodePayload, expectCreatedOrOk,
   expectRefreshTokens, expectUnauthorized, loginSinatra, loginUser, type LoginTokens, type RefreshTokens,
-  type Response, type SampleApp,
+  type Response, useSampleApp,
 } from './support/sample-app.js';
 
 const SIX_DAYS = 6 * 24 * 3600;
 
 describe('review findings', () => {
-  let sample: SampleApp;
-
-  beforeAll(async () => {
-    sample = await bootSampleApp();
-  });
-
-  afterAll(async () => {
-    await sample.close();
-  });
+  const sample = useSampleApp();
 
   const post = (route: string) => sample.http().post(route);
   const payloadByHeader = (access: string) => sample.http().get('/api/v1/payload').set('Authorization', access);

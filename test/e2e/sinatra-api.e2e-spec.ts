@@ -2,22 +2,14 @@
  * Port of the gem's Sinatra request specs (test/support/dummy_sinatra_api/spec/app_spec.rb), extended to every
  * Part 1 route of the sample contract, by header and by cookie.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import {
-  ACCESS_COOKIE, ACCESS_EXP, REFRESH_COOKIE, REFRESH_EXP, bootSampleApp, cookieHeader, decodePayload, expectCreatedOrOk,
-  expectLoginTokens, expectRefreshTokens, forgePayload, expectUnauthorized, loginSinatra, nowSeconds, type SampleApp,
+  ACCESS_COOKIE, ACCESS_EXP, REFRESH_COOKIE, REFRESH_EXP, cookieHeader, decodePayload, expectCreatedOrOk,
+  expectLoginTokens, expectRefreshTokens, forgePayload, expectUnauthorized, loginSinatra, nowSeconds, useSampleApp,
 } from './support/sample-app.js';
 
 describe('Sinatra example API (/api/v1)', () => {
-  let sample: SampleApp;
-
-  beforeAll(async () => {
-    sample = await bootSampleApp();
-  });
-
-  afterAll(async () => {
-    await sample.close();
-  });
+  const sample = useSampleApp();
 
   /** GET /api/v1/payload with an access token in the Authorization header. */
   const payloadByHeader = (access: string) => sample.http().get('/api/v1/payload').set('Authorization', `Bearer ${access}`);

@@ -1,24 +1,16 @@
 /** Port of the gem's Rails request spec users_controller_spec.rb: GET /users/:id and POST /users. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import {
-  ACCESS_COOKIE, ACCESS_EXP, SEEDED_USER, bootSampleApp, cookieHeader, expectBadRequest, expectCreatedOrOk,
-  expectUnauthorized, foreignCsrf, forgePayload, loginSinatra, loginUser, type LoginTokens, type SampleApp,
+  ACCESS_COOKIE, ACCESS_EXP, SEEDED_USER, cookieHeader, expectBadRequest, expectCreatedOrOk,
+  expectUnauthorized, foreignCsrf, forgePayload, loginSinatra, loginUser, type LoginTokens, useSampleApp,
 } from './support/sample-app.js';
 
 const SEEDED = { id: SEEDED_USER.id, email: SEEDED_USER.email };
 
 describe('Rails example users', () => {
-  let sample: SampleApp;
+  const sample = useSampleApp();
   let tokens: LoginTokens;
   let emails = 0;
-
-  beforeAll(async () => {
-    sample = await bootSampleApp();
-  });
-
-  afterAll(async () => {
-    await sample.close();
-  });
 
   beforeEach(async () => {
     tokens = await loginUser(sample);

@@ -1,4 +1,4 @@
-import { expect } from '@jest/globals';
+import { afterAll, beforeAll, expect } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
@@ -112,6 +112,30 @@ function applyEnv(values: Record<string, string | undefined>): void {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
   }
+}
+
+/**
+ * One sample app for the enclosing describe block: booted before its tests, closed after them.
+ * The object it answers reaches the app once booted.
+ */
+export function useSampleApp(env: Record<string, string | undefined> = {}): SampleApp {
+  let booted: SampleApp | undefined;
+  beforeAll(async () => {
+    booted = await bootSampleApp(env);
+  });
+  afterAll(async () => {
+    await booted?.close();
+  });
+  const current = (): SampleApp => {
+    if (!booted) throw new Error('The sample app is booted in beforeAll: use it inside tests and hooks');
+    return booted;
+  };
+  return {
+    get app() { return current().app; },
+    get clock() { return current().clock; },
+    http: () => current().http(),
+    close: () => current().close(),
+  };
 }
 
 /** A `Cookie` request header. */
