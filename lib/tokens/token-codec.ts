@@ -5,12 +5,11 @@ import { JwtSessionsConfig } from '../config/jwt-sessions.config.js';
 import { ClaimsVerificationError, ExpiredError, UnauthorizedError } from '../errors/jwt-sessions.errors.js';
 import type { TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
 import type { TokenType } from '../interfaces/session.interface.js';
+import { assertCompactJws } from './compact-jws.js';
 import { mergeClaims } from './merge-claims.js';
 
 /** Signed `typ` header of each token kind, so one kind is never accepted as the other. */
 const TYP: Record<TokenType, string> = { access: 'at+jwt', refresh: 'rt+jwt' };
-/** Compact JWS only: three base64url segments, nothing else (no JWE, no JSON serialization, no padding). */
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** How a token is checked besides its signature. @internal */
 export interface VerifyOptions {
@@ -44,9 +43,7 @@ export class TokenCodec {
   }
 
   async verify(token: unknown, type: TokenType, options: VerifyOptions = {}): Promise<JWTPayload> {
-    if (typeof token !== 'string' || token.length > this.config.maxTokenLength || !COMPACT_JWS.test(token)) {
-      throw new UnauthorizedError('Malformed token');
-    }
+    assertCompactJws(token, this.config.maxTokenLength);
     const claims = mergeClaims(this.config.verify, options.claims);
     const { algorithm, verifyKey } = this.config.keys;
     try {
@@ -60,12 +57,23 @@ export class TokenCodec {
         currentDate: new Date(this.clock.now()),
         requiredClaims: ['exp'],
       });
+      assertIssuedInThePast(payload, this.clock.now(), claims.leeway ?? 0);
       return payload;
     } catch (error) {
       // jose checks the signature, typ, iss, sub, aud and nbf before exp, so an expired token's payload is trustworthy.
-      if (options.allowExpired && error instanceof errors.JWTExpired && error.claim === 'exp') return error.payload;
+      if (options.allowExpired && error instanceof errors.JWTExpired && error.claim === 'exp') {
+        assertIssuedInThePast(error.payload, this.clock.now(), claims.leeway ?? 0);
+        return error.payload;
+      }
       throw toSessionError(error);
     }
+  }
+}
+
+/** jose checks `iat` only when given a maximum age: a token issued in the future (beyond the leeway) is refused here. */
+function assertIssuedInThePast(payload: JWTPayload, nowMs: number, leeway: number): void {
+  if (payload.iat !== undefined && (typeof payload.iat !== 'number' || payload.iat > Math.floor(nowMs / 1000) + leeway)) {
+    throw new ClaimsVerificationError('Token claim check failed: iat');
   }
 }
 
