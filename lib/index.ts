@@ -1,4 +1,6 @@
 export { JwtSessionsModule } from './jwt-sessions.module.js';
+export type { JwtSessionsModuleExtras } from './jwt-sessions.module-definition.js';
+export type { JsonWebKeySet } from './tokens/keyring.js';
 export { SessionService } from './session/session.service.js';
 export type { AuthorizedToken } from './session/session.service.js';
 export * from './auth/index.js';

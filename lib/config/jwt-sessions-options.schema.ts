@@ -54,6 +54,7 @@ export class JwtSessionsOptionsSchema {
   @Allow() signingKey?: unknown;
   @Allow() privateKey?: unknown;
   @Allow() publicKey?: unknown;
+  @Allow() keys?: unknown;
   @Allow() store?: unknown;
 
   @IsOptional() @IsIn(SUPPORTED_ALGORITHMS, { message: `algorithm must be one of ${SUPPORTED_ALGORITHMS.join(', ')}` })

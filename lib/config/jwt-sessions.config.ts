@@ -1,5 +1,5 @@
 import type { SessionCookieOptions, TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
-import type { SigningKeys } from '../tokens/signing-keys.js';
+import type { JsonWebKeySet, Keyring } from '../tokens/keyring.js';
 
 /** Header names, lower-cased as Node presents them. */
 export interface HeaderNames {
@@ -22,7 +22,7 @@ export interface CookieNames {
 export class JwtSessionsConfig {
   constructor(
     /** @internal Imported keys; never serialized. */
-    readonly keys: SigningKeys,
+    readonly keys: Keyring,
     readonly accessExpiresIn: number,
     readonly refreshExpiresIn: number,
     readonly headers: HeaderNames,
@@ -34,7 +34,16 @@ export class JwtSessionsConfig {
     Object.freeze(this);
   }
 
+  /** The algorithm new tokens are signed with (the current key's). */
   get algorithm(): string {
-    return this.keys.algorithm;
+    return this.keys.signer.algorithm;
+  }
+
+  /**
+   * The public verification keys as a JSON Web Key Set, for services that verify our tokens themselves; empty for
+   * HMAC keys, which are never published. Serve it with the `jwksPath` module option, or from a route of your own.
+   */
+  get jwks(): JsonWebKeySet {
+    return this.keys.jwks;
   }
 }

@@ -1,11 +1,11 @@
 import { validateSync, type ValidationError } from 'class-validator';
 import { MalconfiguredError } from '../errors/jwt-sessions.errors.js';
-import type { JwtSessionsModuleOptions } from '../interfaces/jwt-sessions-options.interface.js';
+import type { JwtSessionsModuleOptions, SigningKeyOptions } from '../interfaces/jwt-sessions-options.interface.js';
 import {
   DEFAULT_ACCESS_COOKIE, DEFAULT_ACCESS_EXPIRES_IN, DEFAULT_ACCESS_HEADER, DEFAULT_ALGORITHM, DEFAULT_CSRF_HEADER,
   DEFAULT_MAX_TOKEN_LENGTH, DEFAULT_REFRESH_COOKIE, DEFAULT_REFRESH_EXPIRES_IN, DEFAULT_REFRESH_HEADER,
 } from '../jwt-sessions.constants.js';
-import { importSigningKeys } from '../tokens/signing-keys.js';
+import { importKeyring } from '../tokens/keyring.js';
 import { JwtSessionsOptionsSchema, SessionCookieSchema, TokenClaimsSchema } from './jwt-sessions-options.schema.js';
 import { JwtSessionsConfig } from './jwt-sessions.config.js';
 
@@ -19,12 +19,7 @@ export async function resolveJwtSessionsConfig(options: JwtSessionsModuleOptions
     throw new MalconfiguredError('JwtSessionsModule needs an options object with at least a signing key');
   }
   assertValid(options);
-  const keys = await importSigningKeys({
-    algorithm: options.algorithm ?? DEFAULT_ALGORITHM,
-    signingKey: options.signingKey,
-    privateKey: options.privateKey,
-    publicKey: options.publicKey,
-  });
+  const keys = await importKeyring(keyEntries(options), options.algorithm ?? DEFAULT_ALGORITHM);
   return new JwtSessionsConfig(
     keys,
     options.accessExpiresIn ?? DEFAULT_ACCESS_EXPIRES_IN,
@@ -42,6 +37,16 @@ export async function resolveJwtSessionsConfig(options: JwtSessionsModuleOptions
     options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH,
     Object.freeze({ secure: options.cookieOptions?.secure ?? true, sameSite: options.cookieOptions?.sameSite ?? 'lax' }),
   );
+}
+
+/** The keyring as configured: `keys`, or the single key of `signingKey` / `privateKey` / `publicKey`. */
+function keyEntries(options: JwtSessionsModuleOptions): SigningKeyOptions[] {
+  const { signingKey, privateKey, publicKey, keys } = options;
+  if (keys === undefined) return [{ signingKey, privateKey, publicKey }];
+  if (signingKey !== undefined || privateKey !== undefined || publicKey !== undefined) {
+    throw new MalconfiguredError('Give either keys or signingKey/privateKey/publicKey, not both');
+  }
+  return keys;
 }
 
 function assertValid(options: JwtSessionsModuleOptions): void {

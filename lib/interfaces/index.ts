@@ -1,6 +1,7 @@
 export type {
   JwtAlgorithm,
   KeyMaterial,
+  SigningKeyOptions,
   TokenClaimsOptions,
   TokenTransport,
   SessionCookieOptions,

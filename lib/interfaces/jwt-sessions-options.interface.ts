@@ -15,6 +15,27 @@ export type JwtAlgorithm =
 /** Key material: a PEM string (asymmetric) or secret string (HMAC), raw bytes (HMAC), a JWK, or a Node `KeyObject`. @publicApi */
 export type KeyMaterial = string | Uint8Array | JWK | KeyObject;
 
+/**
+ * One key of a keyring ({@link JwtSessionsModuleOptions.keys}).
+ * @publicApi
+ */
+export interface SigningKeyOptions {
+  /**
+   * Key id, written in the `kid` header of the tokens this key signs; a token is verified only with the key its
+   * `kid` names. One key of a keyring may go without (it verifies tokens without `kid`, such as those signed
+   * before the keyring was introduced).
+   */
+  kid?: string;
+  /** This key's algorithm; defaults to the module's `algorithm`. */
+  algorithm?: JwtAlgorithm;
+  /** HMAC secret. */
+  signingKey?: KeyMaterial;
+  /** Private key: required for the first (signing) key of an asymmetric algorithm, optional for the others. */
+  privateKey?: KeyMaterial;
+  /** Public key: enough for a key that only verifies. */
+  publicKey?: KeyMaterial;
+}
+
 /** Claims checked when a token is verified (global, per route, or per call). @publicApi */
 export interface TokenClaimsOptions {
   /** Accepted `iss` values; when set, a token without `iss` is refused. */
@@ -60,6 +81,19 @@ export interface JwtSessionsModuleOptions {
   privateKey?: KeyMaterial;
   /** Public key for verification: PEM (SPKI), JWK or `KeyObject`. Derived from `privateKey` when omitted. */
   publicKey?: KeyMaterial;
+  /**
+   * A keyring, instead of `signingKey` / `privateKey` / `publicKey`: the first key signs every new token, and every
+   * key verifies the tokens whose `kid` names it. To rotate, put the new key first and keep the old one until the
+   * tokens it signed have expired (the refresh lifetime); nobody is logged out.
+   * @example
+   * ```ts
+   * keys: [
+   *   { kid: '2026-12', privateKey: process.env.JWT_KEY_DEC },
+   *   { kid: '2026-11', publicKey: process.env.JWT_PUBLIC_KEY_NOV },
+   * ]
+   * ```
+   */
+  keys?: SigningKeyOptions[];
   /**
    * Access token lifetime in seconds.
    * @default 3600

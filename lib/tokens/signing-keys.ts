@@ -1,56 +1,59 @@
 import { createPrivateKey, createPublicKey, createSecretKey, KeyObject, webcrypto, type JsonWebKey } from 'node:crypto';
 import { importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import { MalconfiguredError } from '../errors/jwt-sessions.errors.js';
-import type { JwtAlgorithm, KeyMaterial } from '../interfaces/jwt-sessions-options.interface.js';
+import type { JwtAlgorithm, KeyMaterial, SigningKeyOptions } from '../interfaces/jwt-sessions-options.interface.js';
 import { keyRequirementOf, type KeyRequirement } from './algorithms.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 
-/** Keys imported once at bootstrap as `CryptoKey`s: jose re-imports anything else on every call. @internal */
-export interface SigningKeys {
+/** One key imported once at bootstrap as `CryptoKey`s (jose re-imports anything else on every call). @internal */
+export interface ImportedKey {
+  kid: string | undefined;
   algorithm: JwtAlgorithm;
-  signKey: CryptoKey;
+  /** Absent for a verify-only public key. */
+  signKey: CryptoKey | undefined;
   verifyKey: CryptoKey;
+  /** The public key as a JWK, for a JWKS document; absent for HMAC secrets, which are never published. */
+  publicJwk: JWK | undefined;
 }
 
-interface KeyOptions {
-  algorithm: JwtAlgorithm;
-  signingKey?: KeyMaterial;
-  privateKey?: KeyMaterial;
-  publicKey?: KeyMaterial;
-}
+/** What an entry must be able to do: the current key signs, older ones only verify. */
+export type KeyRole = 'sign' | 'verify';
 
 /**
- * Imports and checks the keys for the algorithm: a missing key, a key of another family or curve, a short
- * HMAC secret, a small RSA modulus, or a public key that does not verify the private key's signature all
- * fail the app's start, naming the option at fault.
+ * Imports and checks one key for its algorithm: a missing key, a key of another family or curve, a short HMAC
+ * secret, a small RSA modulus, or a public key that does not verify the private key's signature all fail the
+ * app's start, naming the option at fault (`label` says which key of a keyring).
  * @internal
  */
-export async function importSigningKeys(options: KeyOptions): Promise<SigningKeys> {
-  const requirement = keyRequirementOf(options.algorithm);
-  const keys = requirement.kind === 'secret'
-    ? await importSecret(options, requirement)
-    : await importKeyPair(options, requirement);
-  await assertRoundTrip(keys);
-  return keys;
+export async function importSigningKey(entry: SigningKeyOptions & { algorithm: JwtAlgorithm }, role: KeyRole, label: string): Promise<ImportedKey> {
+  const requirement = keyRequirementOf(entry.algorithm);
+  const key = requirement.kind === 'secret'
+    ? await importSecret(entry, requirement, label)
+    : await importKeyPair(entry, requirement, role, label);
+  await assertRoundTrip(key, label);
+  return key;
 }
 
-async function importSecret(options: KeyOptions, requirement: Extract<KeyRequirement, { kind: 'secret' }>): Promise<SigningKeys> {
-  const { algorithm } = options;
-  if (options.privateKey !== undefined || options.publicKey !== undefined) {
-    throw new MalconfiguredError(`${algorithm} is an HMAC algorithm: give signingKey, not privateKey/publicKey`);
+type SecretRequirement = Extract<KeyRequirement, { kind: 'secret' }>;
+type AsymmetricRequirement = Extract<KeyRequirement, { kind: 'asymmetric' }>;
+
+async function importSecret(entry: SigningKeyOptions & { algorithm: JwtAlgorithm }, requirement: SecretRequirement, label: string): Promise<ImportedKey> {
+  const { algorithm } = entry;
+  if (entry.privateKey !== undefined || entry.publicKey !== undefined) {
+    throw new MalconfiguredError(`${algorithm} is an HMAC algorithm: give ${label}signingKey, not privateKey/publicKey`);
   }
-  const secret = secretBytes(options.signingKey, algorithm);
+  const secret = secretBytes(entry.signingKey, algorithm, label);
   if (secret.length < requirement.minBytes) {
-    throw new MalconfiguredError(`signingKey is too short for ${algorithm}: ${secret.length} bytes, at least ${requirement.minBytes} needed`);
+    throw new MalconfiguredError(`${label}signingKey is too short for ${algorithm}: ${secret.length} bytes, at least ${requirement.minBytes} needed`);
   }
   const key = await webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: requirement.hash }, false, ['sign', 'verify']);
-  return { algorithm, signKey: key, verifyKey: key };
+  return { kid: entry.kid, algorithm, signKey: key, verifyKey: key, publicJwk: undefined };
 }
 
-function secretBytes(material: KeyMaterial | undefined, algorithm: JwtAlgorithm): Uint8Array {
+function secretBytes(material: KeyMaterial | undefined, algorithm: JwtAlgorithm, label: string): Uint8Array {
   if (material === undefined || material === null || material === '') {
-    throw new MalconfiguredError(`signingKey is required for ${algorithm}`);
+    throw new MalconfiguredError(`${label}signingKey is required for ${algorithm}`);
   }
   if (typeof material === 'string') return Buffer.from(material, 'utf8');
   if (material instanceof Uint8Array) return material;
@@ -59,26 +62,35 @@ function secretBytes(material: KeyMaterial | undefined, algorithm: JwtAlgorithm)
     if (keyObject.type !== 'secret') throw new Error(`a ${keyObject.type} key`);
     return keyObject.export();
   } catch (error) {
-    throw new MalconfiguredError(`signingKey is not a usable ${algorithm} secret (${(error as Error).message})`);
+    throw new MalconfiguredError(`${label}signingKey is not a usable ${algorithm} secret (${(error as Error).message})`);
   }
 }
 
-async function importKeyPair(options: KeyOptions, requirement: Extract<KeyRequirement, { kind: 'asymmetric' }>): Promise<SigningKeys> {
-  const { algorithm } = options;
-  if (options.signingKey !== undefined) {
-    throw new MalconfiguredError(`${algorithm} is asymmetric: give privateKey (and optionally publicKey), not signingKey`);
+async function importKeyPair(
+  entry: SigningKeyOptions & { algorithm: JwtAlgorithm }, requirement: AsymmetricRequirement, role: KeyRole, label: string,
+): Promise<ImportedKey> {
+  const { algorithm } = entry;
+  if (entry.signingKey !== undefined) {
+    throw new MalconfiguredError(`${algorithm} is asymmetric: give ${label}privateKey (and optionally publicKey), not signingKey`);
   }
-  if (options.privateKey === undefined || options.privateKey === null || options.privateKey === '') {
-    throw new MalconfiguredError(`privateKey is required for ${algorithm}`);
+  const hasPrivate = entry.privateKey !== undefined && entry.privateKey !== null && entry.privateKey !== '';
+  if (!hasPrivate && (role === 'sign' || entry.publicKey === undefined)) {
+    throw new MalconfiguredError(role === 'sign'
+      ? `${label}privateKey is required for ${algorithm}`
+      : `${label}publicKey (or privateKey) is required for ${algorithm}`);
   }
-  const privateKey = toKeyObject(options.privateKey, 'privateKey', 'private');
-  assertFits(privateKey, requirement, algorithm, 'privateKey');
-  const publicKey = options.publicKey === undefined ? createPublicKey(privateKey) : toKeyObject(options.publicKey, 'publicKey', 'public');
-  assertFits(publicKey, requirement, algorithm, 'publicKey');
+  const privateKey = hasPrivate ? toKeyObject(entry.privateKey as KeyMaterial, `${label}privateKey`, 'private') : undefined;
+  if (privateKey) assertFits(privateKey, requirement, algorithm, `${label}privateKey`);
+  const publicKey = entry.publicKey === undefined && privateKey
+    ? createPublicKey(privateKey)
+    : toKeyObject(entry.publicKey as KeyMaterial, `${label}publicKey`, 'public');
+  assertFits(publicKey, requirement, algorithm, `${label}publicKey`);
   return {
+    kid: entry.kid,
     algorithm,
-    signKey: await toCryptoKey(privateKey, algorithm, 'privateKey'),
-    verifyKey: await toCryptoKey(publicKey, algorithm, 'publicKey'),
+    signKey: privateKey && role === 'sign' ? await toCryptoKey(privateKey, algorithm, `${label}privateKey`) : undefined,
+    verifyKey: await toCryptoKey(publicKey, algorithm, `${label}publicKey`),
+    publicJwk: publicKey.export({ format: 'jwk' }) as JWK,
   };
 }
 
@@ -97,7 +109,7 @@ function toKeyObject(material: KeyMaterial, option: string, type: 'private' | 'p
   }
 }
 
-function assertFits(key: KeyObject, requirement: Extract<KeyRequirement, { kind: 'asymmetric' }>, algorithm: JwtAlgorithm, option: string): void {
+function assertFits(key: KeyObject, requirement: AsymmetricRequirement, algorithm: JwtAlgorithm, option: string): void {
   const keyType = key.asymmetricKeyType ?? 'unknown';
   if (!requirement.keyTypes.includes(keyType)) {
     throw new MalconfiguredError(`${option} is a ${keyType} key, which does not fit ${algorithm}`);
@@ -119,12 +131,13 @@ async function toCryptoKey(key: KeyObject, algorithm: JwtAlgorithm, option: stri
   }
 }
 
-/** Proves at bootstrap that what the private key signs, the public key verifies. */
-async function assertRoundTrip(keys: SigningKeys): Promise<void> {
-  const probe = await new SignJWT({ probe: true }).setProtectedHeader({ alg: keys.algorithm }).sign(keys.signKey);
+/** Proves at bootstrap that what the private key signs, the public key verifies (skipped for verify-only keys). */
+async function assertRoundTrip(key: ImportedKey, label: string): Promise<void> {
+  if (key.signKey === undefined) return;
+  const probe = await new SignJWT({ probe: true }).setProtectedHeader({ alg: key.algorithm }).sign(key.signKey);
   try {
-    await jwtVerify(probe, keys.verifyKey, { algorithms: [keys.algorithm] });
+    await jwtVerify(probe, key.verifyKey, { algorithms: [key.algorithm] });
   } catch {
-    throw new MalconfiguredError('publicKey does not verify what privateKey signs: they are not a pair');
+    throw new MalconfiguredError(`${label}publicKey does not verify what ${label}privateKey signs: they are not a pair`);
   }
 }

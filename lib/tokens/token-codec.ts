@@ -5,7 +5,7 @@ import { JwtSessionsConfig } from '../config/jwt-sessions.config.js';
 import { ClaimsVerificationError, ExpiredError, UnauthorizedError } from '../errors/jwt-sessions.errors.js';
 import type { TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
 import type { TokenType } from '../interfaces/session.interface.js';
-import { assertCompactJws } from './compact-jws.js';
+import { readCompactJws } from './compact-jws.js';
 import { mergeClaims } from './merge-claims.js';
 
 /** Signed `typ` header of each token kind, so one kind is never accepted as the other. */
@@ -32,22 +32,25 @@ export class TokenCodec {
 
   /** Signs the claims; `iss` and `aud` default to the module's `verify` values, so its tokens pass its own checks. */
   sign(claims: JWTPayload, type: TokenType): Promise<string> {
-    const { algorithm, signKey } = this.config.keys;
+    const { algorithm, signKey, kid } = this.config.keys.signer;
     const { issuer, audience } = this.config.verify;
     const stamped = {
       ...(issuer !== undefined ? { iss: Array.isArray(issuer) ? issuer[0] : issuer } : {}),
       ...(audience !== undefined ? { aud: audience } : {}),
       ...claims,
     };
-    return new SignJWT(stamped).setProtectedHeader({ alg: algorithm, typ: TYP[type] }).sign(signKey);
+    return new SignJWT(stamped).setProtectedHeader({ alg: algorithm, typ: TYP[type], ...(kid !== undefined ? { kid } : {}) }).sign(signKey);
   }
 
   async verify(token: unknown, type: TokenType, options: VerifyOptions = {}): Promise<JWTPayload> {
-    assertCompactJws(token, this.config.maxTokenLength);
+    const { compact, kid } = readCompactJws(token, this.config.maxTokenLength);
+    // The kid only selects among configured keys; the key fixes the one algorithm accepted, whatever the token says.
+    const key = this.config.keys.verifierFor(kid);
+    if (key === undefined) throw new UnauthorizedError('Token cannot be verified');
     const claims = mergeClaims(this.config.verify, options.claims);
-    const { algorithm, verifyKey } = this.config.keys;
+    const { algorithm, verifyKey } = key;
     try {
-      const { payload } = await jwtVerify(token, verifyKey, {
+      const { payload } = await jwtVerify(compact, verifyKey, {
         algorithms: [algorithm],
         typ: TYP[type],
         issuer: claims.issuer,

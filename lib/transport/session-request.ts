@@ -5,5 +5,7 @@
  */
 export interface SessionRequest {
   method?: string;
+  /** The method on the wire when method-override middleware changed `method` (Express sets it). */
+  originalMethod?: string;
   headers: Record<string, string | string[] | undefined>;
 }

@@ -64,6 +64,8 @@ export function findToken(
 
 /** Whether a request with a cookie-borne token must also carry the CSRF header. @internal */
 export function needsCsrf(request: SessionRequest, found: LocatedToken): boolean {
-  // A request whose method is unknown (a non-HTTP context) is treated as unsafe.
-  return found.source === 'cookie' && !CSRF_SAFE_METHODS.has((request.method ?? '').toUpperCase());
+  // A request whose method is unknown (a non-HTTP context) is treated as unsafe. Method-override middleware turns a
+  // POST into another method but keeps the wire method in `originalMethod`: both must be safe to skip the check.
+  const methods = [request.method, request.originalMethod].filter((method) => method !== undefined);
+  return found.source === 'cookie' && (methods.length === 0 || methods.some((method) => !CSRF_SAFE_METHODS.has(String(method).toUpperCase())));
 }
