@@ -22,7 +22,8 @@ import { UsersService } from './users/users.service.js';
         signingKey: config.signingKey,
         accessExpiresIn: config.accessExpiresIn,
         refreshExpiresIn: config.refreshExpiresIn,
-        cookieOptions: { secure: config.production },
+        // Defence in depth next to CSRF: cookie-authenticated unsafe requests the browser marks as cross-site are refused.
+        cookieOptions: { secure: config.production, rejectCrossSite: true },
       }),
     }),
   ],

@@ -9,6 +9,8 @@ import { SUPPORTED_ALGORITHMS } from '../tokens/algorithms.js';
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** RFC 6265 cookie-name: a token as well. */
 const COOKIE_NAME = HEADER_NAME;
+/** RFC 6265 path-value: any CHAR but controls and `;`, here also no spaces, and absolute. */
+const COOKIE_PATH = /^\/[\x21-\x3a\x3c-\x7e]*$/;
 
 /** One non-empty string or a non-empty list of them (issuer, audience). */
 function IsStringOrList(): PropertyDecorator {
@@ -20,6 +22,26 @@ function IsStringOrList(): PropertyDecorator {
       defaultMessage: (args) => `${args?.property} must be a non-empty string or a non-empty list of strings`,
     },
   });
+}
+
+/** A list of serialized origins, each exactly as a browser sends it in `Origin` (scheme, host, port if not default). */
+function IsOriginList(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isOriginList',
+    validator: {
+      validate: (value: unknown) => Array.isArray(value) && value.every((item) => typeof item === 'string' && isSerializedOrigin(item)),
+      defaultMessage: (args) => `${args?.property} must be a list of origins such as https://app.example.com`,
+    },
+  });
+}
+
+function isSerializedOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  } catch {
+    return false;
+  }
 }
 
 /** @internal class-validator rules for `verify` and per-route claims. */
@@ -44,6 +66,18 @@ export class SessionCookieSchema {
 
   @IsOptional() @IsIn(['lax', 'strict', 'none'])
   sameSite?: 'lax' | 'strict' | 'none';
+
+  @IsOptional() @IsBoolean()
+  hostPrefix?: boolean;
+
+  @IsOptional() @Matches(COOKIE_PATH, { message: 'refreshPath must be an absolute path without spaces, semicolons or control characters' })
+  refreshPath?: string;
+
+  @IsOptional() @IsBoolean()
+  rejectCrossSite?: boolean;
+
+  @IsOptional() @IsOriginList()
+  trustedOrigins?: string[];
 }
 
 /**

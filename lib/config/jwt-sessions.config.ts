@@ -1,4 +1,4 @@
-import type { SessionCookieOptions, TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
+import type { TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
 import type { JsonWebKeySet, Keyring } from '../tokens/keyring.js';
 
 /** Header names, lower-cased as Node presents them. */
@@ -8,10 +8,19 @@ export interface HeaderNames {
   csrf: string;
 }
 
-/** Cookie names. */
+/** Cookie names, with their `__Host-` / `__Secure-` prefix when `cookieOptions.hostPrefix` is on. */
 export interface CookieNames {
   access: string;
   refresh: string;
+}
+
+/** Cookie attributes and screening after defaults (see `SessionCookieOptions`). */
+export interface CookieSettings {
+  secure: boolean;
+  sameSite: 'lax' | 'strict' | 'none';
+  refreshPath: string;
+  rejectCrossSite: boolean;
+  trustedOrigins: ReadonlySet<string>;
 }
 
 /**
@@ -29,7 +38,7 @@ export class JwtSessionsConfig {
     readonly cookies: CookieNames,
     readonly verify: TokenClaimsOptions,
     readonly maxTokenLength: number,
-    readonly cookieOptions: Required<SessionCookieOptions>,
+    readonly cookieOptions: CookieSettings,
   ) {
     Object.freeze(this);
   }

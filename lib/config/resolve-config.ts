@@ -2,12 +2,13 @@ import { validateSync, type ValidationError } from 'class-validator';
 import { MalconfiguredError } from '../errors/jwt-sessions.errors.js';
 import type { JwtSessionsModuleOptions, SigningKeyOptions } from '../interfaces/jwt-sessions-options.interface.js';
 import {
-  DEFAULT_ACCESS_COOKIE, DEFAULT_ACCESS_EXPIRES_IN, DEFAULT_ACCESS_HEADER, DEFAULT_ALGORITHM, DEFAULT_CSRF_HEADER,
-  DEFAULT_MAX_TOKEN_LENGTH, DEFAULT_REFRESH_COOKIE, DEFAULT_REFRESH_EXPIRES_IN, DEFAULT_REFRESH_HEADER,
+  DEFAULT_ACCESS_EXPIRES_IN, DEFAULT_ACCESS_HEADER, DEFAULT_ALGORITHM, DEFAULT_CSRF_HEADER,
+  DEFAULT_MAX_TOKEN_LENGTH, DEFAULT_REFRESH_EXPIRES_IN, DEFAULT_REFRESH_HEADER,
 } from '../jwt-sessions.constants.js';
 import { importKeyring } from '../tokens/keyring.js';
 import { JwtSessionsOptionsSchema, SessionCookieSchema, TokenClaimsSchema } from './jwt-sessions-options.schema.js';
 import { JwtSessionsConfig } from './jwt-sessions.config.js';
+import { resolveCookies } from './resolve-cookies.js';
 
 /**
  * Merges the gem's defaults into the options, validates them with class-validator, and imports the keys.
@@ -19,6 +20,7 @@ export async function resolveJwtSessionsConfig(options: JwtSessionsModuleOptions
     throw new MalconfiguredError('JwtSessionsModule needs an options object with at least a signing key');
   }
   assertValid(options);
+  const cookies = resolveCookies(options);
   const keys = await importKeyring(keyEntries(options), options.algorithm ?? DEFAULT_ALGORITHM);
   return new JwtSessionsConfig(
     keys,
@@ -29,13 +31,10 @@ export async function resolveJwtSessionsConfig(options: JwtSessionsModuleOptions
       refresh: (options.refreshHeader ?? DEFAULT_REFRESH_HEADER).toLowerCase(),
       csrf: (options.csrfHeader ?? DEFAULT_CSRF_HEADER).toLowerCase(),
     },
-    {
-      access: options.accessCookie ?? DEFAULT_ACCESS_COOKIE,
-      refresh: options.refreshCookie ?? DEFAULT_REFRESH_COOKIE,
-    },
+    cookies.names,
     Object.freeze({ ...options.verify }),
     options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH,
-    Object.freeze({ secure: options.cookieOptions?.secure ?? true, sameSite: options.cookieOptions?.sameSite ?? 'lax' }),
+    cookies.settings,
   );
 }
 

@@ -54,15 +54,39 @@ export interface TokenClaimsOptions {
 /** Where a guard looks for a token. `auto` reads the header first, then the cookie (the gem's default). @publicApi */
 export type TokenTransport = 'auto' | 'header' | 'cookie';
 
-/** Attributes of the session cookies that `SessionCookies` writes. Always HttpOnly, Path=/, no Domain. @publicApi */
+/**
+ * The session cookies that `SessionCookies` writes (always HttpOnly, no Domain), and how cookie-borne requests are
+ * screened. @publicApi
+ */
 export interface SessionCookieOptions {
   /**
    * Send the cookies over HTTPS only. Turn off for local development over plain HTTP.
    * @default true
    */
   secure?: boolean;
-  /** @default 'lax' */
+  /** `'none'` needs `secure`. @default 'lax' */
   sameSite?: 'lax' | 'strict' | 'none';
+  /**
+   * Prefix the cookie names with `__Host-`, so browsers accept them only from this host, over HTTPS, for the whole
+   * site (a refresh cookie limited by `refreshPath` gets `__Secure-`, as `__Host-` requires `Path=/`). Needs `secure`.
+   * @default false
+   */
+  hostPrefix?: boolean;
+  /**
+   * Path the refresh cookie is sent to, for example `/refresh`: the browser then sends the long-lived token to the
+   * refresh route only. Routes outside it cannot read the refresh cookie.
+   * @default '/'
+   */
+  refreshPath?: string;
+  /**
+   * Defence in depth next to the CSRF token: refuse (401) an unsafe request authenticated by a cookie whose
+   * `Sec-Fetch-Site` header says `cross-site`, or whose `Origin` is `null` or another origin than the `Host` it was
+   * sent to, unless that origin is listed in `trustedOrigins`. Requests without either header pass to the CSRF check.
+   * @default false
+   */
+  rejectCrossSite?: boolean;
+  /** Origins (`https://app.example.com`) allowed to send cookie-authenticated unsafe requests from elsewhere. */
+  trustedOrigins?: string[];
 }
 
 /**

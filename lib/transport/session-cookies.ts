@@ -2,11 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { stringifySetCookie } from 'cookie';
 import { JwtSessionsConfig } from '../config/jwt-sessions.config.js';
-import type { RefreshedTokens, SessionTokens } from '../interfaces/session.interface.js';
+import type { RefreshedTokens, SessionTokens, TokenType } from '../interfaces/session.interface.js';
 
 /**
- * Writes and clears the session cookies on a response (Express or Fastify, no cookie plugin needed):
- * HttpOnly, Path=/, no Domain, SameSite and Secure from the module's `cookieOptions`.
+ * Writes and clears the session cookies on a response (Express or Fastify, no cookie plugin needed): HttpOnly, no
+ * Domain, Path=/ (the refresh cookie: `cookieOptions.refreshPath`), SameSite and Secure from `cookieOptions`, names
+ * with the `__Host-` prefix when `cookieOptions.hostPrefix` is on. They are browser-session cookies: the access
+ * cookie must outlive its token, so that refresh by access can read the expired one.
  * @example
  * ```ts
  * @Post('login')
@@ -27,22 +29,22 @@ export class SessionCookies {
 
   /** Sets the access cookie, and the refresh cookie when the tokens carry one (a login). */
   set(response: unknown, tokens: SessionTokens | RefreshedTokens): void {
-    this.write(response, this.config.cookies.access, tokens.access);
-    if ('refresh' in tokens) this.write(response, this.config.cookies.refresh, tokens.refresh);
+    this.write(response, 'access', tokens.access);
+    if ('refresh' in tokens) this.write(response, 'refresh', tokens.refresh);
   }
 
   /** Expires both session cookies (logout). */
   clear(response: unknown): void {
-    this.write(response, this.config.cookies.access, '', new Date(0));
-    this.write(response, this.config.cookies.refresh, '', new Date(0));
+    this.write(response, 'access', '', new Date(0));
+    this.write(response, 'refresh', '', new Date(0));
   }
 
-  private write(response: unknown, name: string, value: string, expires?: Date): void {
+  private write(response: unknown, type: TokenType, value: string, expires?: Date): void {
     const line = stringifySetCookie({
-      name,
+      name: this.config.cookies[type],
       value,
       httpOnly: true,
-      path: '/',
+      path: type === 'refresh' ? this.config.cookieOptions.refreshPath : '/',
       secure: this.config.cookieOptions.secure,
       sameSite: this.config.cookieOptions.sameSite,
       expires,

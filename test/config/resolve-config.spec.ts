@@ -61,7 +61,7 @@ describe('resolveJwtSessionsConfig', () => {
       expect(config.cookies).toEqual({ access: 'jwt_access', refresh: 'jwt_refresh' });
       expect(config.maxTokenLength).toBe(8192);
       expect(config.verify).toEqual({});
-      expect(config.cookieOptions).toEqual({ secure: true, sameSite: 'lax' });
+      expect(config.cookieOptions).toEqual({ secure: true, sameSite: 'lax', refreshPath: '/', rejectCrossSite: false, trustedOrigins: new Set() });
     });
 
     it('match the exported constants', async () => {
@@ -104,7 +104,7 @@ describe('resolveJwtSessionsConfig', () => {
       expect(config.cookies).toEqual({ access: 'Access_Cookie', refresh: 'refresh-cookie' });
       expect(config.maxTokenLength).toBe(4096);
       expect(config.verify).toEqual({ issuer: 'me', leeway: 5 });
-      expect(config.cookieOptions).toEqual({ secure: false, sameSite: 'strict' });
+      expect(config.cookieOptions).toEqual({ secure: false, sameSite: 'strict', refreshPath: '/', rejectCrossSite: false, trustedOrigins: new Set() });
       const tokens = await sessions.login({ payload: { iss: 'me' } });
       expect(tokens.access_expires_at.getTime()).toBe(clock.now() + 60_000);
       expect(tokens.refresh_expires_at.getTime()).toBe(clock.now() + 120_000);

@@ -104,6 +104,13 @@ describe('CSRF', () => {
       expectSuccess(route, await call(route, tokens, 'cookie', tokens.csrf));
     });
 
+    it.each(COOKIE_ROUTES.map((route) => [label(route), route] as const))('%s: from another site (Origin, Sec-Fetch-Site) -> 401 even with the CSRF token', async (_label, route) => {
+      const tokens = await start(route);
+      expectUnauthorized(await call(route, tokens, 'cookie', tokens.csrf).set('Origin', 'https://evil.example'));
+      expectUnauthorized(await call(route, tokens, 'cookie', tokens.csrf).set('Sec-Fetch-Site', 'cross-site'));
+      expectSuccess(route, await call(route, tokens, 'cookie', tokens.csrf).set('Sec-Fetch-Site', 'same-origin'));
+    });
+
     it.each(COOKIE_ROUTES.map((route) => [label(route), route] as const))('%s: with the session\'s X-CSRF-Token (any header case) -> success', async (_label, route) => {
       const tokens = await start(route);
       expectSuccess(route, await call(route, tokens, 'cookie', tokens.csrf, 'x-csrf-token'));
