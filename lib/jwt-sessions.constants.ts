@@ -11,6 +11,8 @@ export const DEFAULT_REFRESH_COOKIE = 'jwt_refresh';
 export const MAX_LIFETIME = 315_360_000;
 /** Longest token, cookie value or CSRF header we read; anything longer is refused before any parsing. */
 export const DEFAULT_MAX_TOKEN_LENGTH = 8192;
+/** What browsers keep of one cookie, name and value together (RFC 6265 §6.1's minimum, and Chrome's maximum). */
+export const MAX_COOKIE_BYTES = 4096;
 
 /** @internal Metadata key of the auth mode a route requires. */
 export const AUTH_METADATA = Symbol('jwt-sessions:auth');

@@ -4,8 +4,11 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 /** App data sewn into a token. Reserved claims below are set by the server and win over it. @publicApi */
 export type SessionPayload = Record<string, unknown>;
 
-/** Claims the module sets on every token; an app payload cannot override them. @publicApi */
-export const RESERVED_CLAIMS = ['uid', 'ruid', 'exp', 'iat'] as const;
+/**
+ * Claims the module sets on every token, or keeps for itself; an app payload cannot set them (they are dropped).
+ * The token type travels in the signed `typ` header, which no payload reaches. @publicApi
+ */
+export const RESERVED_CLAIMS = ['uid', 'ruid', 'exp', 'iat', 'jti', 'typ'] as const;
 
 /** What a verified access token carries: the app's payload plus the reserved claims. @publicApi */
 export type AccessTokenPayload<P extends SessionPayload = SessionPayload> = P & {

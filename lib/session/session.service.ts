@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Clock, toSeconds } from '../clock/clock.js';
 import { JwtSessionsConfig } from '../config/jwt-sessions.config.js';
+import { MAX_COOKIE_BYTES } from '../jwt-sessions.constants.js';
 import { createCsrfSecret, isValidCsrf, maskCsrfSecret } from '../csrf/csrf-token.js';
 import { InvalidPayloadError, UnauthorizedError } from '../errors/jwt-sessions.errors.js';
 import type { TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
@@ -54,8 +55,8 @@ export class SessionService {
       refreshByAccessAllowed: options.refreshByAccessAllowed === true,
     };
     // Sign before storing: a payload that cannot be signed, or makes a token too long to be read back, leaves nothing behind.
-    const access = this.fitting(await this.signAccess(accessClaims, session, now), 'payload');
-    const refresh = this.fitting(await this.codec.sign({ ...refreshClaims, uid: session.uid, iat: now, exp: expiresAt }, 'refresh'), 'refreshPayload');
+    const access = this.fitting(await this.signAccess(accessClaims, session, now), 'access', 'payload');
+    const refresh = this.fitting(await this.codec.sign({ ...refreshClaims, uid: session.uid, iat: now, exp: expiresAt }, 'refresh'), 'refresh', 'refreshPayload');
     await this.store.create(session, now);
     return {
       csrf: maskCsrfSecret(session.csrf),
@@ -199,7 +200,7 @@ export class SessionService {
       accessExpiresAt: Math.min(session.expiresAt, now + lifetime(options.accessExpiresIn, this.config.accessExpiresIn, 'accessExpiresIn')),
       csrf: createCsrfSecret(),
     };
-    const access = this.fitting(await this.signAccess(claims, next, now), 'payload');
+    const access = this.fitting(await this.signAccess(claims, next, now), 'access', 'payload');
     // Compare-and-set on the access uid we read: a session flushed, or refreshed by a racing request, meanwhile is not revived.
     const updated = await this.store.relink(session.uid, session.accessUid, next, now);
     if (!updated) throw new UnauthorizedError('Session was flushed or refreshed meanwhile');
@@ -210,10 +211,15 @@ export class SessionService {
     return this.codec.sign({ ...claims, uid: session.accessUid, ruid: session.uid, iat: now, exp: session.accessExpiresAt }, 'access');
   }
 
-  /** The token, if the module will accept it back (`maxTokenLength`); otherwise the payload that made it is refused. */
-  private fitting(token: string, option: string): string {
-    if (token.length > this.config.maxTokenLength) {
-      throw new InvalidPayloadError(`${option} makes a ${token.length}-character token; maxTokenLength is ${this.config.maxTokenLength}`);
+  /**
+   * The token, if the module will accept it back (`maxTokenLength`) and a browser will keep it in its cookie
+   * (name and value within 4096 bytes); otherwise the payload that made it is refused.
+   */
+  private fitting(token: string, type: TokenType, option: string): string {
+    const cookieRoom = MAX_COOKIE_BYTES - this.config.cookies[type].length - 1;
+    if (token.length > Math.min(this.config.maxTokenLength, cookieRoom)) {
+      throw new InvalidPayloadError(`${option} makes a ${token.length}-character ${type} token; `
+        + `the limit is ${Math.min(this.config.maxTokenLength, cookieRoom)} (maxTokenLength, and what a cookie can carry)`);
     }
     return token;
   }

@@ -90,8 +90,8 @@ describe('SessionService', () => {
       expect(refreshPayload.user_id).toBe(1);
     });
 
-    it('overrides reserved claims (uid, ruid, exp, iat) the app payload carries', async () => {
-      const forged = { uid: 'forged', ruid: 'forged', exp: START + 10 ** 9, iat: 1, user_id: 7 };
+    it('overrides reserved claims (uid, ruid, exp, iat, jti, typ) the app payload carries', async () => {
+      const forged = { uid: 'forged', ruid: 'forged', exp: START + 10 ** 9, iat: 1, jti: 'forged', typ: 'rt+jwt', user_id: 7 };
       const issued = await ctx.sessions.login({ payload: forged, refreshPayload: forged });
       const access = decodePayload(issued.access);
       const refresh = decodePayload(issued.refresh);
@@ -101,6 +101,10 @@ describe('SessionService', () => {
       expect(refresh).toMatchObject({ user_id: 7, exp: START + 604800, iat: START });
       expect(refresh.uid).not.toBe('forged');
       expect(refresh).not.toHaveProperty('ruid');
+      for (const payload of [access, refresh]) {
+        expect(payload).not.toHaveProperty('jti');
+        expect(payload).not.toHaveProperty('typ');
+      }
       await expect(ctx.sessions.authorizeAccess(issued.access)).resolves.toBeDefined();
       const refreshed = await ctx.sessions.refresh(issued.refresh, { payload: forged });
       expect(decodePayload(refreshed.access)).toMatchObject({ ruid: refresh.uid, exp: START + 3600 });

@@ -344,9 +344,16 @@ describe('TokenCodec', () => {
 
     it('refuses at login a payload whose token would be too long to read back, and stores nothing', async () => {
       await expect(ctx.sessions.login({ payload: { blob: 'x'.repeat(600) } })).rejects.toMatchObject(INVALID_PAYLOAD);
-      await expect(ctx.sessions.login({ payload: { blob: 'x'.repeat(600) } })).rejects.toThrow(/^payload makes a \d+-character token/);
+      await expect(ctx.sessions.login({ payload: { blob: 'x'.repeat(600) } })).rejects.toThrow(/^payload makes a \d+-character access token; the limit is 512/);
       await expect(ctx.sessions.login({ refreshPayload: { blob: 'x'.repeat(600) } })).rejects.toThrow(/^refreshPayload makes/);
       expect(await ctx.sessions.flushAll()).toBe(1);
+    });
+
+    it('refuses at login a token a browser would not keep as a cookie, even under a larger maxTokenLength', async () => {
+      await start({ maxTokenLength: 8192 });
+      await expect(ctx.sessions.login({ payload: { blob: 'x'.repeat(2800) } })).resolves.toBeDefined();
+      await expect(ctx.sessions.login({ payload: { blob: 'x'.repeat(3200) } })).rejects.toThrow(/^payload makes a \d+-character access token; the limit is 4085/);
+      await expect(ctx.sessions.login({ refreshPayload: { blob: 'x'.repeat(3200) } })).rejects.toThrow(/^refreshPayload makes a \d+-character refresh token; the limit is 4084/);
     });
 
     it('refuses at refresh a payload whose token would be too long, and keeps the current access token', async () => {
