@@ -49,8 +49,9 @@ export class TokenCodec {
     if (key === undefined) throw new UnauthorizedError('Token cannot be verified');
     const claims = mergeClaims(this.config.verify, options.claims);
     const { algorithm, verifyKey } = key;
+    let payload: JWTPayload;
     try {
-      const { payload } = await jwtVerify(compact, verifyKey, {
+      ({ payload } = await jwtVerify(compact, verifyKey, {
         algorithms: [algorithm],
         typ: TYP[type],
         issuer: claims.issuer,
@@ -59,17 +60,14 @@ export class TokenCodec {
         clockTolerance: claims.leeway ?? 0,
         currentDate: new Date(this.clock.now()),
         requiredClaims: ['exp'],
-      });
-      assertIssuedInThePast(payload, this.clock.now(), claims.leeway ?? 0);
-      return payload;
+      }));
     } catch (error) {
       // jose checks the signature, typ, iss, sub, aud and nbf before exp, so an expired token's payload is trustworthy.
-      if (options.allowExpired && error instanceof errors.JWTExpired && error.claim === 'exp') {
-        assertIssuedInThePast(error.payload, this.clock.now(), claims.leeway ?? 0);
-        return error.payload;
-      }
-      throw toSessionError(error);
+      if (!(options.allowExpired && error instanceof errors.JWTExpired && error.claim === 'exp')) throw toSessionError(error);
+      payload = error.payload;
     }
+    assertIssuedInThePast(payload, this.clock.now(), claims.leeway ?? 0);
+    return payload;
   }
 }
 
