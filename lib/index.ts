@@ -6,6 +6,7 @@ export type { AuthorizedToken } from './session/session.service.js';
 export * from './auth/index.js';
 export * from './config/index.js';
 export * from './errors/index.js';
+export * from './events/index.js';
 export * from './interfaces/index.js';
 export * from './store/index.js';
 export * from './transport/index.js';

@@ -9,6 +9,9 @@ export const DEFAULT_ACCESS_COOKIE = 'jwt_access';
 export const DEFAULT_REFRESH_COOKIE = 'jwt_refresh';
 /** Longest lifetime accepted, in seconds (ten years): longer ones are mistakes, and would overflow store expiries. */
 export const MAX_LIFETIME = 315_360_000;
+/** Rotation grace window: long enough for two tabs refreshing together, short enough for a stolen token to be caught. */
+export const DEFAULT_REFRESH_GRACE = 5;
+export const MAX_REFRESH_GRACE = 300;
 /** Longest token, cookie value or CSRF header we read; anything longer is refused before any parsing. */
 export const DEFAULT_MAX_TOKEN_LENGTH = 8192;
 /** What browsers keep of one cookie, name and value together (RFC 6265 §6.1's minimum, and Chrome's maximum). */

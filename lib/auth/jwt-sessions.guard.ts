@@ -8,7 +8,7 @@ import { SessionService, type AuthorizedToken } from '../session/session.service
 import type { SessionRequest } from '../transport/session-request.js';
 import { findToken } from '../transport/token-extractor.js';
 import type { AuthContext, AuthMode, AuthRule } from './auth-rule.js';
-import { assertCsrf } from './csrf-check.js';
+import { CsrfCheck } from './csrf-check.js';
 import { routeClaims } from './route-claims.js';
 
 type Authorizer = (sessions: SessionService, token: string, claims: TokenClaimsOptions) => Promise<AuthorizedToken<AuthContext['payload']>>;
@@ -32,6 +32,7 @@ export class JwtSessionsGuard implements CanActivate {
     protected readonly reflector: Reflector,
     protected readonly sessions: SessionService,
     protected readonly config: JwtSessionsConfig,
+    protected readonly csrf: CsrfCheck,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -44,7 +45,7 @@ export class JwtSessionsGuard implements CanActivate {
     if (!found) throw new UnauthorizedError('Token is not found');
     const claims = routeClaims(this.reflector, context, rule.claims);
     const { payload, session } = await AUTHORIZERS[rule.mode](this.sessions, found.token, claims);
-    assertCsrf(request, found, session, this.config);
+    this.csrf.assert(request, found, session);
     const authContext: AuthContext = { type, token: found.token, source: found.source, payload, session };
     Object.defineProperty(request, AUTH_CONTEXT, { value: authContext, configurable: true });
     return true;

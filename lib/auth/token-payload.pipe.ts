@@ -5,7 +5,7 @@ import { SessionService } from '../session/session.service.js';
 import type { SessionRequest } from '../transport/session-request.js';
 import { findToken } from '../transport/token-extractor.js';
 import { authContextOf, pick } from './auth-context.js';
-import { assertCsrf } from './csrf-check.js';
+import { CsrfCheck } from './csrf-check.js';
 import { routeClaims } from './route-claims.js';
 
 /** @internal What `@TokenPayload()` hands its pipe: the request, and what to pick from it. */
@@ -27,6 +27,7 @@ export class TokenPayloadPipe implements PipeTransform<PayloadQuery, Promise<unk
     private readonly reflector: Reflector,
     private readonly sessions: SessionService,
     private readonly config: JwtSessionsConfig,
+    private readonly csrf: CsrfCheck,
   ) {}
 
   async transform(query: PayloadQuery): Promise<unknown> {
@@ -36,7 +37,7 @@ export class TokenPayloadPipe implements PipeTransform<PayloadQuery, Promise<unk
     const found = findToken(request, 'access', 'auto', this.config);
     if (!found) return pick({}, query.field);
     const { payload, session } = await this.sessions.authorizeAccess(found.token, routeClaims(this.reflector, query.context));
-    assertCsrf(request, found, session, this.config);
+    this.csrf.assert(request, found, session);
     return pick(payload, query.field);
   }
 }

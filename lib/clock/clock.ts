@@ -18,3 +18,8 @@ export class SystemClock extends Clock {
 export function toSeconds(milliseconds: number): number {
   return Math.floor(milliseconds / 1000);
 }
+
+/** The Date of a time in Unix seconds. @internal */
+export function dateOf(seconds: number): Date {
+  return new Date(seconds * 1000);
+}

@@ -2,7 +2,7 @@ import {
   Allow, IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, ValidateBy, ValidateNested,
 } from 'class-validator';
 import type { JwtAlgorithm, TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
-import { MAX_LIFETIME } from '../jwt-sessions.constants.js';
+import { MAX_LIFETIME, MAX_REFRESH_GRACE } from '../jwt-sessions.constants.js';
 import { SUPPORTED_ALGORITHMS } from '../tokens/algorithms.js';
 
 /** RFC 7230 token characters: what a header name may be. */
@@ -99,6 +99,18 @@ export class JwtSessionsOptionsSchema {
 
   @IsOptional() @IsInt() @Min(1) @Max(MAX_LIFETIME)
   refreshExpiresIn?: number;
+
+  @IsOptional() @IsBoolean()
+  rotateRefreshTokens?: boolean;
+
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_REFRESH_GRACE)
+  refreshGracePeriod?: number;
+
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_LIFETIME)
+  idleTimeout?: number;
+
+  @IsOptional() @IsInt() @Min(1) @Max(100_000)
+  maxSessionsPerNamespace?: number;
 
   @IsOptional() @Matches(HEADER_NAME)
   accessHeader?: string;

@@ -23,6 +23,14 @@ export interface CookieSettings {
   trustedOrigins: ReadonlySet<string>;
 }
 
+/** How sessions live: rotation, grace window, idle timeout and the per-namespace cap (0 when off). */
+export interface SessionPolicy {
+  rotateRefreshTokens: boolean;
+  refreshGracePeriod: number;
+  idleTimeout: number;
+  maxSessionsPerNamespace: number;
+}
+
 /**
  * The module's options after defaults, validation and key import: what every part of the module reads.
  * Built once at bootstrap; inject it to read cookie or header names.
@@ -39,6 +47,7 @@ export class JwtSessionsConfig {
     readonly verify: TokenClaimsOptions,
     readonly maxTokenLength: number,
     readonly cookieOptions: CookieSettings,
+    readonly policy: SessionPolicy,
   ) {
     Object.freeze(this);
   }

@@ -3,11 +3,11 @@ import { MalconfiguredError } from '../errors/jwt-sessions.errors.js';
 import type { JwtSessionsModuleOptions, SigningKeyOptions } from '../interfaces/jwt-sessions-options.interface.js';
 import {
   DEFAULT_ACCESS_EXPIRES_IN, DEFAULT_ACCESS_HEADER, DEFAULT_ALGORITHM, DEFAULT_CSRF_HEADER,
-  DEFAULT_MAX_TOKEN_LENGTH, DEFAULT_REFRESH_EXPIRES_IN, DEFAULT_REFRESH_HEADER,
+  DEFAULT_MAX_TOKEN_LENGTH, DEFAULT_REFRESH_EXPIRES_IN, DEFAULT_REFRESH_GRACE, DEFAULT_REFRESH_HEADER,
 } from '../jwt-sessions.constants.js';
 import { importKeyring } from '../tokens/keyring.js';
 import { JwtSessionsOptionsSchema, SessionCookieSchema, TokenClaimsSchema } from './jwt-sessions-options.schema.js';
-import { JwtSessionsConfig } from './jwt-sessions.config.js';
+import { JwtSessionsConfig, type SessionPolicy } from './jwt-sessions.config.js';
 import { resolveCookies } from './resolve-cookies.js';
 
 /**
@@ -35,7 +35,25 @@ export async function resolveJwtSessionsConfig(options: JwtSessionsModuleOptions
     Object.freeze({ ...options.verify }),
     options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH,
     cookies.settings,
+    resolvePolicy(options),
   );
+}
+
+/** Session lifetimes and rotation after defaults; an idle timeout shorter than an access token would end live sessions. */
+function resolvePolicy(options: JwtSessionsModuleOptions): SessionPolicy {
+  const accessExpiresIn = options.accessExpiresIn ?? DEFAULT_ACCESS_EXPIRES_IN;
+  if (options.idleTimeout !== undefined && options.idleTimeout <= accessExpiresIn) {
+    throw new MalconfiguredError(`idleTimeout (${options.idleTimeout}) must be longer than accessExpiresIn (${accessExpiresIn}): a session is used when it refreshes`);
+  }
+  if (options.refreshGracePeriod !== undefined && !options.rotateRefreshTokens) {
+    throw new MalconfiguredError('refreshGracePeriod applies to rotateRefreshTokens only');
+  }
+  return Object.freeze({
+    rotateRefreshTokens: options.rotateRefreshTokens ?? false,
+    refreshGracePeriod: options.refreshGracePeriod ?? DEFAULT_REFRESH_GRACE,
+    idleTimeout: options.idleTimeout ?? 0,
+    maxSessionsPerNamespace: options.maxSessionsPerNamespace ?? 0,
+  });
 }
 
 /** The keyring as configured: `keys`, or the single key of `signingKey` / `privateKey` / `publicKey`. */

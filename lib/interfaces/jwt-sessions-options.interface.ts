@@ -128,6 +128,26 @@ export interface JwtSessionsModuleOptions {
    * @default 604800
    */
   refreshExpiresIn?: number;
+  /**
+   * Rotate refresh tokens (RFC 9700): each refresh and refresh by access answers a new refresh token and retires the
+   * one presented; presenting a retired one again, after the grace window, revokes the whole session (reuse
+   * detection). Off by default, as in the gem, where a refresh token lives as long as its session.
+   * @default false
+   */
+  rotateRefreshTokens?: boolean;
+  /**
+   * With rotation, how long (seconds) a repeat of the same refresh (two tabs, a retried request) gets the same new
+   * tokens instead of counting as reuse. 0 disables the window. At most 300.
+   * @default 5
+   */
+  refreshGracePeriod?: number;
+  /**
+   * End a session that has not been refreshed (or logged in) for this many seconds, enforced by the store. A session
+   * is "used" when it refreshes, so it must be longer than `accessExpiresIn`. Off by default.
+   */
+  idleTimeout?: number;
+  /** Keep at most this many sessions per namespace: a login beyond it ends the namespace's oldest sessions. */
+  maxSessionsPerNamespace?: number;
   /** @default 'Authorization' */
   accessHeader?: string;
   /** @default 'X-Refresh-Token' */

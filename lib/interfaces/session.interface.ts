@@ -10,6 +10,9 @@ export interface RefreshedTokens {
   csrf: string;
   access: string;
   access_expires_at: Date;
+  /** The new refresh token, when refresh tokens rotate. */
+  refresh?: string;
+  refresh_expires_at?: Date;
 }
 
 /** What a login answers. @publicApi */
@@ -40,12 +43,21 @@ export interface LoginOptions<P extends SessionPayload = SessionPayload, R exten
   accessExpiresIn?: number;
   /** Refresh lifetime in seconds for this session. @default the module's `refreshExpiresIn` */
   refreshExpiresIn?: number;
+  /** The client's user agent, kept with the session for `listSessions` (cut to 512 characters). */
+  userAgent?: string;
+  /** The client's IP, or a hash of it if you would rather not keep IPs, kept for `listSessions`. */
+  ip?: string;
 }
 
 /** Options of `SessionService.refresh` and `refreshByAccess`. @publicApi */
 export interface RefreshOptions<P extends SessionPayload = SessionPayload> {
   /** Data sewn into the new access token. @default {} */
   payload?: P;
+  /**
+   * Under rotation, data sewn into the new refresh token. @default the presented refresh token's data (refresh), or
+   * `payload` (refresh by access)
+   */
+  refreshPayload?: SessionPayload;
   /** Access lifetime in seconds. @default the module's `accessExpiresIn` */
   accessExpiresIn?: number;
   /** Claims checked on the token given (refresh token, or access token for refresh by access). */
@@ -56,14 +68,23 @@ export interface RefreshOptions<P extends SessionPayload = SessionPayload> {
 
 /** One live session as listed by `SessionService.listSessions`. @publicApi */
 export interface SessionInfo {
-  /** The session id (its refresh token's uid). */
+  /** The session id (its refresh token's uid, its access tokens' ruid). */
   id: string;
   namespace: string | null;
+  /** Whether this is the session of the caller (`listSessions`'s `currentSessionId`). */
+  current: boolean;
   created_at: Date;
+  /** The last login or refresh. */
+  refreshed_at: Date;
+  /** The session's absolute end. */
   expires_at: Date;
+  /** With an idle timeout, when the session ends unless it refreshes first; null without one. */
+  idle_expires_at: Date | null;
   /** When the current access token expires; null after its namespace's access tokens were flushed. */
   access_expires_at: Date | null;
   refresh_by_access_allowed: boolean;
+  user_agent: string | null;
+  ip: string | null;
 }
 
 /** Token kinds, as the gem names them. @publicApi */

@@ -8,7 +8,7 @@ export type SessionPayload = Record<string, unknown>;
  * Claims the module sets on every token, or keeps for itself; an app payload cannot set them (they are dropped).
  * The token type travels in the signed `typ` header, which no payload reaches. @publicApi
  */
-export const RESERVED_CLAIMS = ['uid', 'ruid', 'exp', 'iat', 'jti', 'typ'] as const;
+export const RESERVED_CLAIMS = ['uid', 'ruid', 'rid', 'exp', 'iat', 'jti', 'typ'] as const;
 
 /** What a verified access token carries: the app's payload plus the reserved claims. @publicApi */
 export type AccessTokenPayload<P extends SessionPayload = SessionPayload> = P & {
@@ -24,6 +24,8 @@ export type AccessTokenPayload<P extends SessionPayload = SessionPayload> = P & 
 export type RefreshTokenPayload<P extends SessionPayload = SessionPayload> = P & {
   /** The session's id. */
   uid: string;
+  /** This refresh token's id, under refresh-token rotation. */
+  rid?: string;
   exp: number;
   iat: number;
 };

@@ -28,6 +28,24 @@ export function requiredId(payload: Record<string, unknown>, claim: 'uid' | 'rui
   return value;
 }
 
+/** The id of a refresh token (`rid`, set under rotation), or '' for one issued without rotation. @internal */
+export function refreshIdOf(payload: Record<string, unknown>): string {
+  const rid = payload.rid;
+  if (rid === undefined) return '';
+  if (typeof rid !== 'string' || rid.length === 0) throw new UnauthorizedError('Token payload has an invalid rid');
+  return rid;
+}
+
+/** Longest user agent or IP kept with a session: enough for any real one, bounded for the store. */
+const MAX_CLIENT_DETAIL = 512;
+
+/** A user agent or IP the app passes at login: a string, cut to a bounded length; null when not given. @internal */
+export function clientDetail(value: string | undefined, option: string): string | null {
+  if (value === undefined || value === '') return null;
+  if (typeof value !== 'string' || LONE_SURROGATE.test(value)) throw new InvalidPayloadError(`${option} must be a well-formed string`);
+  return value.slice(0, MAX_CLIENT_DETAIL);
+}
+
 /** A lifetime in whole seconds (one to MAX_LIFETIME), or an InvalidPayloadError naming the option. @internal */
 export function lifetime(value: number | undefined, fallback: number, option: string): number {
   if (value === undefined) return fallback;

@@ -1,20 +1,20 @@
 import { Injectable } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
-import { Clock, toSeconds } from '../clock/clock.js';
+import { Clock, dateOf, toSeconds } from '../clock/clock.js';
 import { JwtSessionsConfig } from '../config/jwt-sessions.config.js';
-import { MAX_COOKIE_BYTES } from '../jwt-sessions.constants.js';
 import { createCsrfSecret, isValidCsrf, maskCsrfSecret } from '../csrf/csrf-token.js';
 import { InvalidPayloadError, UnauthorizedError } from '../errors/jwt-sessions.errors.js';
+import type { FlushReason } from '../events/session-event.js';
+import { SessionEvents } from '../events/session-events.js';
 import type { TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
-import type {
-  EarlyRefreshCallback, LoginOptions, RefreshedTokens, RefreshOptions, SessionInfo, SessionTokens, TokenType,
-} from '../interfaces/session.interface.js';
+import type { LoginOptions, RefreshedTokens, RefreshOptions, SessionInfo, SessionTokens, TokenType } from '../interfaces/session.interface.js';
 import type { AccessTokenPayload, RefreshTokenPayload, SessionPayload } from '../interfaces/token-payload.interface.js';
 import type { StoredSession } from '../store/stored-session.js';
 import { TokenStore } from '../store/token-store.js';
 import { TokenCodec } from '../tokens/token-codec.js';
-import { appClaims, lifetime, namespaceOf, requiredId } from './session-claims.js';
+import { appClaims, clientDetail, lifetime, namespaceOf, refreshIdOf, requiredId } from './session-claims.js';
 import { toSessionInfo } from './session-info.js';
+import { SessionRefresher } from './session-refresher.js';
+import { newTokenId, TokenIssuer } from './token-issuer.js';
 
 /** A token that passed every check, with the live session it belongs to. @publicApi */
 export interface AuthorizedToken<P extends SessionPayload = SessionPayload> {
@@ -23,7 +23,7 @@ export interface AuthorizedToken<P extends SessionPayload = SessionPayload> {
 }
 
 /**
- * Creates, refreshes, checks and flushes sessions: the gem's `JWTSessions::Session`, async and typed.
+ * Creates, refreshes, checks, lists and flushes sessions: the gem's `JWTSessions::Session`, async and typed.
  * Inject it into your auth controllers.
  * @publicApi
  */
@@ -34,6 +34,9 @@ export class SessionService {
     private readonly store: TokenStore,
     private readonly clock: Clock,
     private readonly config: JwtSessionsConfig,
+    private readonly issuer: TokenIssuer,
+    private readonly refresher: SessionRefresher,
+    private readonly events: SessionEvents,
   ) {}
 
   /** Starts a session and answers its tokens: `csrf, access, access_expires_at, refresh, refresh_expires_at`. */
@@ -47,17 +50,25 @@ export class SessionService {
       uid: this.store.createSessionId(namespace),
       namespace,
       csrf: createCsrfSecret(),
-      accessUid: newAccessUid(),
+      accessUid: newTokenId(),
       // An access token never outlives its session.
       accessExpiresAt: Math.min(expiresAt, now + lifetime(options.accessExpiresIn, this.config.accessExpiresIn, 'accessExpiresIn')),
       expiresAt,
       createdAt: now,
       refreshByAccessAllowed: options.refreshByAccessAllowed === true,
+      refreshedAt: now,
+      idleExpiresAt: this.refresher.idleDeadline(now),
+      refreshUid: this.config.policy.rotateRefreshTokens ? newTokenId() : '',
+      rotation: null,
+      userAgent: clientDetail(options.userAgent, 'userAgent'),
+      ip: clientDetail(options.ip, 'ip'),
     };
     // Sign before storing: a payload that cannot be signed, or makes a token too long to be read back, leaves nothing behind.
-    const access = this.fitting(await this.signAccess(accessClaims, session, now), 'access', 'payload');
-    const refresh = this.fitting(await this.codec.sign({ ...refreshClaims, uid: session.uid, iat: now, exp: expiresAt }, 'refresh'), 'refresh', 'refreshPayload');
-    await this.store.create(session, now);
+    const access = await this.issuer.access(accessClaims, session, now);
+    const refresh = await this.issuer.refresh(refreshClaims, session, now);
+    const evicted = await this.store.create(session, now, { maxPerNamespace: this.config.policy.maxSessionsPerNamespace || undefined });
+    this.events.emit({ type: 'session.created', sessionId: session.uid, namespace });
+    for (const uid of evicted) this.emitFlushed(uid, namespace, 1, 'evicted');
     return {
       csrf: maskCsrfSecret(session.csrf),
       access,
@@ -69,51 +80,57 @@ export class SessionService {
 
   /**
    * Issues a new access token for the session of a refresh token; the session's previous access token stops working.
-   * `onEarlyRefresh` runs when the previous access token has not expired yet, and may throw to refuse.
+   * `onEarlyRefresh` runs when the previous access token has not expired yet, and may throw to refuse. With
+   * `rotateRefreshTokens`, the answer also carries a new refresh token (with the presented one's claims unless
+   * `refreshPayload` is given), and the presented one is retired.
    */
   async refresh<P extends SessionPayload>(refreshToken: string, options: RefreshOptions<P> = {}): Promise<RefreshedTokens> {
-    const { session } = await this.authorizeRefresh(refreshToken, options.claims);
-    await this.checkEarlyRefresh(session, options.onEarlyRefresh);
-    return this.reissueAccess(session, options);
+    const { payload, session } = await this.authorizeRefresh(refreshToken, options.claims);
+    const refreshClaims = appClaims(options.refreshPayload ?? payload, 'refreshPayload');
+    return this.refresher.refresh(session, { kind: 'refresh', id: refreshIdOf(payload) }, options, refreshClaims);
   }
 
   /**
    * Issues a new access token from a (possibly expired) access token of a session that allows refresh by access.
    * The token's signature and claims are verified; only its expiry is waived, within the session's life.
    * A token that is not the session's latest one is refused, unless `onEarlyRefresh` is given: then, as in the
-   * gem, it decides (and it also runs when the latest access token has not expired yet).
+   * gem, it decides (and it also runs when the latest access token has not expired yet). With `rotateRefreshTokens`,
+   * only the latest access token refreshes (an older one revokes the session), and the answer carries a new refresh
+   * token whose claims are `refreshPayload`, or else `payload`.
    */
   async refreshByAccess<P extends SessionPayload>(accessToken: string, options: RefreshOptions<P> = {}): Promise<RefreshedTokens> {
     const { payload, session } = await this.authorizeRefreshByAccess(accessToken, options.claims);
-    if (session.accessUid !== payload.uid) {
+    if (!this.config.policy.rotateRefreshTokens && session.accessUid !== payload.uid) {
       if (!options.onEarlyRefresh) throw new UnauthorizedError('Access token is not the session\'s latest');
       await options.onEarlyRefresh(session.uid, dateOf(session.accessExpiresAt));
     }
-    await this.checkEarlyRefresh(session, options.onEarlyRefresh);
-    return this.reissueAccess(session, options);
+    const refreshClaims = appClaims(options.refreshPayload ?? options.payload, 'refreshPayload');
+    return this.refresher.refresh(session, { kind: 'access', id: payload.uid }, options, refreshClaims);
   }
 
-  /** Flushes the session of a refresh token; answers the number flushed. */
+  /** Flushes the session of a refresh token (logout); answers the number flushed. */
   async flushByToken(refreshToken: string, claims?: TokenClaimsOptions): Promise<number> {
     const payload = await this.codec.verify(refreshToken, 'refresh', { claims });
-    return this.store.delete(requiredId(payload, 'uid'), this.now());
+    return this.deleteOne(requiredId(payload, 'uid'), null, 'logout');
   }
 
   /** Flushes a session by its id (the refresh token's uid); answers the number flushed. */
   async flushByUid(uid: string): Promise<number> {
-    return this.store.delete(uid, this.now());
+    return this.deleteOne(uid, null, 'revoked');
   }
 
   /** Flushes the session an access token's payload belongs to (logout with an access token). */
   async flushByAccessPayload(payload: Pick<AccessTokenPayload, 'ruid'>): Promise<number> {
     const ruid = (payload as { ruid?: unknown } | null)?.ruid;
     if (typeof ruid !== 'string' || ruid.length === 0) throw new InvalidPayloadError('Access token payload does not contain ruid');
-    return this.store.delete(ruid, this.now());
+    return this.deleteOne(ruid, null, 'logout');
   }
 
   /** Flushes every session of a namespace (logout everywhere); answers the number flushed. */
   async flushNamespaced(namespace: string): Promise<number> {
-    return this.store.deleteNamespace(namespaceOf(namespace) as string, this.now());
+    const count = await this.store.deleteNamespace(namespaceOf(namespace) as string, this.now());
+    if (count > 0) this.emitFlushed(null, namespace, count, 'namespace');
+    return count;
   }
 
   /** Ends the access tokens of a namespace's sessions but keeps the sessions, so they can still be refreshed. */
@@ -123,13 +140,35 @@ export class SessionService {
 
   /** Flushes every session of the app; answers the number flushed. */
   async flushAll(): Promise<number> {
-    return this.store.deleteAll(this.now());
+    const count = await this.store.deleteAll(this.now());
+    if (count > 0) this.emitFlushed(null, null, count, 'all');
+    return count;
   }
 
-  /** The live sessions of a namespace. */
-  async listSessions(namespace: string): Promise<SessionInfo[]> {
+  /**
+   * The live sessions of a namespace (a user's devices), oldest first, with `current` set on `currentSessionId`
+   * (an access token's `ruid`).
+   */
+  async listSessions(namespace: string, currentSessionId?: string): Promise<SessionInfo[]> {
     const sessions = await this.store.list(namespaceOf(namespace) as string, this.now());
-    return sessions.map(toSessionInfo);
+    return sessions
+      .sort((a, b) => a.createdAt - b.createdAt || (a.uid < b.uid ? -1 : 1))
+      .map((session) => toSessionInfo(session, session.uid === currentSessionId));
+  }
+
+  /** Ends one session of a namespace (one device), by the id `listSessions` shows; answers 1, or 0 if it is not there. */
+  async revokeSession(namespace: string, sessionId: string): Promise<number> {
+    const session = typeof sessionId === 'string' ? await this.store.find(sessionId, this.now()) : null;
+    // Only a session of this namespace: an id alone must not end another user's session.
+    if (session === null || session.namespace !== namespaceOf(namespace)) return 0;
+    return this.deleteOne(session.uid, session.namespace, 'revoked');
+  }
+
+  /** Ends every session of a namespace but the caller's (`currentSessionId`, an access token's `ruid`); answers how many. */
+  async revokeOtherSessions(namespace: string, currentSessionId: string): Promise<number> {
+    const count = await this.store.deleteNamespace(namespaceOf(namespace) as string, this.now(), currentSessionId);
+    if (count > 0) this.emitFlushed(null, namespace, count, 'others');
+    return count;
   }
 
   /** A freshly masked CSRF token for the session of an access token (against BREACH, one per response). */
@@ -158,21 +197,26 @@ export class SessionService {
     return { payload: payload as AccessTokenPayload, session };
   }
 
-  /** Verifies a refresh token and finds its live session. */
+  /** Verifies a refresh token and finds its live session; under rotation, a retired token revokes the session. */
   async authorizeRefresh(token: string, claims?: TokenClaimsOptions): Promise<AuthorizedToken<RefreshTokenPayload>> {
     const payload = await this.codec.verify(token, 'refresh', { claims });
     const session = await this.store.find(requiredId(payload, 'uid'), this.now());
     if (!session) throw new UnauthorizedError('Refresh token not found');
+    await this.refresher.assertHonoured(session, { kind: 'refresh', id: refreshIdOf(payload) });
     return { payload: payload as RefreshTokenPayload, session };
   }
 
-  /** Verifies an access token except for its expiry, and finds its live session, which must allow refresh by access. */
+  /**
+   * Verifies an access token except for its expiry, and finds its live session, which must allow refresh by access;
+   * under rotation, an access token older than the latest revokes the session.
+   */
   async authorizeRefreshByAccess(token: string, claims?: TokenClaimsOptions): Promise<AuthorizedToken<AccessTokenPayload>> {
     const payload = await this.codec.verify(token, 'access', { claims, allowExpired: true });
-    requiredId(payload, 'uid');
+    const uid = requiredId(payload, 'uid');
     const session = await this.store.find(requiredId(payload, 'ruid'), this.now());
     if (!session) throw new UnauthorizedError('Refresh token not found');
     if (!session.refreshByAccessAllowed) throw new UnauthorizedError('Refresh by access is not allowed for this session');
+    await this.refresher.assertHonoured(session, { kind: 'access', id: uid });
     return { payload: payload as AccessTokenPayload, session };
   }
 
@@ -185,55 +229,17 @@ export class SessionService {
     }
   }
 
-  private async checkEarlyRefresh(session: StoredSession, callback: EarlyRefreshCallback | undefined): Promise<void> {
-    if (callback && session.accessExpiresAt !== 0 && session.accessExpiresAt > this.now()) {
-      await callback(session.uid, dateOf(session.accessExpiresAt));
-    }
+  private async deleteOne(uid: string, namespace: string | null, reason: FlushReason): Promise<number> {
+    const count = await this.store.delete(uid, this.now());
+    if (count > 0) this.emitFlushed(uid, namespace, count, reason);
+    return count;
   }
 
-  private async reissueAccess(session: StoredSession, options: RefreshOptions<SessionPayload>): Promise<RefreshedTokens> {
-    const now = this.now();
-    const claims = appClaims(options.payload, 'payload');
-    const next = {
-      ...session,
-      accessUid: newAccessUid(),
-      accessExpiresAt: Math.min(session.expiresAt, now + lifetime(options.accessExpiresIn, this.config.accessExpiresIn, 'accessExpiresIn')),
-      csrf: createCsrfSecret(),
-    };
-    const access = this.fitting(await this.signAccess(claims, next, now), 'access', 'payload');
-    // Compare-and-set on the access uid we read: a session flushed, or refreshed by a racing request, meanwhile is not revived.
-    const updated = await this.store.relink(session.uid, session.accessUid, next, now);
-    if (!updated) throw new UnauthorizedError('Session was flushed or refreshed meanwhile');
-    return { csrf: maskCsrfSecret(next.csrf), access, access_expires_at: dateOf(next.accessExpiresAt) };
-  }
-
-  private signAccess(claims: Record<string, unknown>, session: StoredSession, now: number): Promise<string> {
-    return this.codec.sign({ ...claims, uid: session.accessUid, ruid: session.uid, iat: now, exp: session.accessExpiresAt }, 'access');
-  }
-
-  /**
-   * The token, if the module will accept it back (`maxTokenLength`) and a browser will keep it in its cookie
-   * (name and value within 4096 bytes); otherwise the payload that made it is refused.
-   */
-  private fitting(token: string, type: TokenType, option: string): string {
-    const cookieRoom = MAX_COOKIE_BYTES - this.config.cookies[type].length - 1;
-    if (token.length > Math.min(this.config.maxTokenLength, cookieRoom)) {
-      throw new InvalidPayloadError(`${option} makes a ${token.length}-character ${type} token; `
-        + `the limit is ${Math.min(this.config.maxTokenLength, cookieRoom)} (maxTokenLength, and what a cookie can carry)`);
-    }
-    return token;
+  private emitFlushed(sessionId: string | null, namespace: string | null, count: number, reason: FlushReason): void {
+    this.events.emit({ type: 'session.flushed', sessionId, namespace, count, reason });
   }
 
   private now(): number {
     return toSeconds(this.clock.now());
   }
-}
-
-/** 128 random bits: as unguessable as a UUID, 14 characters shorter in every token and session record. */
-function newAccessUid(): string {
-  return randomBytes(16).toString('base64url');
-}
-
-function dateOf(seconds: number): Date {
-  return new Date(seconds * 1000);
 }

@@ -1,6 +1,8 @@
 import { StoreUnavailableError } from '../errors/jwt-sessions.errors.js';
 import { ExpiryQueue } from './expiry-queue.js';
-import type { AccessLink, StoredSession } from './stored-session.js';
+import {
+  liveUntil, type AccessLink, type PresentedToken, type RotationLink, type RotationResult, type StoredSession, type SuccessorTokens,
+} from './stored-session.js';
 import { TokenStore } from './token-store.js';
 
 /** Options of the memory store. @publicApi */
@@ -28,6 +30,8 @@ export class MemoryTokenStore extends TokenStore {
   private readonly sessions = new Map<string, StoredSession>();
   private readonly namespaces = new Map<string, Set<string>>();
   private readonly deadlines = new ExpiryQueue();
+  /** Successor tokens of each session's last rotation, until its grace window closes. */
+  private readonly successors = new Map<string, { tokens: SuccessorTokens; until: number }>();
   private readonly maxSessions: number;
 
   constructor(options: Omit<MemoryStoreOptions, 'type'> = {}) {
@@ -35,31 +39,61 @@ export class MemoryTokenStore extends TokenStore {
     this.maxSessions = options.maxSessions ?? 100_000;
   }
 
-  async create(session: StoredSession, now: number): Promise<void> {
+  async create(session: StoredSession, now: number, options: { maxPerNamespace?: number } = {}): Promise<string[]> {
     this.evict(now);
-    if (session.expiresAt <= now) return;
+    if (liveUntil(session) <= now) return [];
     if (this.sessions.size >= this.maxSessions && !this.sessions.has(session.uid)) {
       throw new StoreUnavailableError(`Memory session store is full (${this.maxSessions} sessions)`);
     }
     this.remove(session.uid);
-    this.sessions.set(session.uid, { ...session });
-    if (session.namespace !== null) this.indexOf(session.namespace).add(session.uid);
-    this.deadlines.push(session.expiresAt, session.uid);
+    this.sessions.set(session.uid, copy(session));
+    this.deadlines.push(liveUntil(session), session.uid);
+    if (session.namespace === null) return [];
+    const index = this.indexOf(session.namespace);
+    index.add(session.uid);
+    return this.trim(index, session.uid, options.maxPerNamespace);
   }
 
   async find(uid: string, now: number): Promise<StoredSession | null> {
     this.evict(now);
     const session = this.sessions.get(uid);
-    return session ? { ...session } : null;
+    return session ? copy(session) : null;
   }
 
   async relink(uid: string, expectedAccessUid: string, link: AccessLink, now: number): Promise<StoredSession | null> {
     this.evict(now);
     const session = this.sessions.get(uid);
-    if (session?.accessUid === link.accessUid) return { ...session };
+    if (session?.accessUid === link.accessUid) return copy(session);
     if (!session || session.accessUid !== expectedAccessUid) return null;
-    Object.assign(session, { accessUid: link.accessUid, accessExpiresAt: link.accessExpiresAt, csrf: link.csrf });
-    return { ...session };
+    this.apply(session, link);
+    return copy(session);
+  }
+
+  async rotate(
+    uid: string, presented: PresentedToken, link: RotationLink, successors: SuccessorTokens, graceSeconds: number, now: number,
+  ): Promise<RotationResult> {
+    this.evict(now);
+    const session = this.sessions.get(uid);
+    if (!session) return { outcome: 'gone' };
+    if (session.refreshUid === link.refreshUid) return { outcome: 'rotated', session: copy(session) };
+    const retired = session.rotation;
+    if (presented.id === (presented.kind === 'refresh' ? session.refreshUid : session.accessUid)) {
+      if (presented.kind === 'access' && session.accessExpiresAt === 0) return { outcome: 'refused' };
+      session.rotation = { refreshUid: session.refreshUid, accessUid: session.accessUid, rotatedAt: now };
+      this.apply(session, link);
+      session.refreshUid = link.refreshUid;
+      if (graceSeconds > 0) this.successors.set(uid, { tokens: { ...successors }, until: now + graceSeconds });
+      else this.successors.delete(uid);
+      return { outcome: 'rotated', session: copy(session) };
+    }
+    const kept = this.successors.get(uid);
+    const previous = presented.kind === 'refresh' ? retired?.refreshUid : retired?.accessUid;
+    // Successors are kept only for the grace window of the last rotation, so they exist only while a repeat may replay.
+    if (retired && presented.id === previous && kept !== undefined && kept.until >= now) {
+      return { outcome: 'replayed', session: copy(session), tokens: { ...kept.tokens } };
+    }
+    this.remove(uid);
+    return { outcome: 'reused', namespace: session.namespace };
   }
 
   async delete(uid: string, now: number): Promise<number> {
@@ -69,12 +103,12 @@ export class MemoryTokenStore extends TokenStore {
 
   async list(namespace: string, now: number): Promise<StoredSession[]> {
     this.evict(now);
-    return [...(this.namespaces.get(namespace) ?? [])].map((uid) => ({ ...(this.sessions.get(uid) as StoredSession) }));
+    return [...(this.namespaces.get(namespace) ?? [])].map((uid) => copy(this.sessions.get(uid) as StoredSession));
   }
 
-  async deleteNamespace(namespace: string, now: number): Promise<number> {
+  async deleteNamespace(namespace: string, now: number, exceptUid?: string): Promise<number> {
     this.evict(now);
-    const uids = [...(this.namespaces.get(namespace) ?? [])];
+    const uids = [...(this.namespaces.get(namespace) ?? [])].filter((uid) => uid !== exceptUid);
     for (const uid of uids) this.remove(uid);
     return uids.length;
   }
@@ -91,6 +125,7 @@ export class MemoryTokenStore extends TokenStore {
     const count = this.sessions.size;
     this.sessions.clear();
     this.namespaces.clear();
+    this.successors.clear();
     this.deadlines.clear();
     return count;
   }
@@ -98,18 +133,42 @@ export class MemoryTokenStore extends TokenStore {
   private evict(now: number): void {
     for (const uid of this.deadlines.popDue(now)) {
       const session = this.sessions.get(uid);
-      if (session && session.expiresAt <= now) this.remove(uid);
+      if (session && liveUntil(session) <= now) this.remove(uid);
     }
     // Deleted sessions leave their deadline behind; rebuild before those outnumber the live ones.
     if (this.deadlines.size > 2 * this.sessions.size + STALE_DEADLINE_SLACK) {
-      this.deadlines.rebuild([...this.sessions.values()].map(({ expiresAt, uid }) => ({ at: expiresAt, key: uid })));
+      this.deadlines.rebuild([...this.sessions.values()].map((session) => ({ at: liveUntil(session), key: session.uid })));
     }
+  }
+
+  /** Applies a refresh; a moved idle deadline gets its own heap entry (the old one is then stale). */
+  private apply(session: StoredSession, link: AccessLink): void {
+    const before = liveUntil(session);
+    Object.assign(session, {
+      accessUid: link.accessUid, accessExpiresAt: link.accessExpiresAt, csrf: link.csrf,
+      refreshedAt: link.refreshedAt, idleExpiresAt: link.idleExpiresAt,
+    });
+    if (liveUntil(session) !== before) this.deadlines.push(liveUntil(session), session.uid);
+  }
+
+  /** Deletes the oldest sessions of a namespace beyond `max`, never the one just created; answers their ids. */
+  private trim(index: Set<string>, created: string, max: number | undefined): string[] {
+    if (max === undefined || index.size <= max) return [];
+    const oldest = [...index]
+      .filter((uid) => uid !== created)
+      .map((uid) => this.sessions.get(uid) as StoredSession)
+      .sort((a, b) => a.createdAt - b.createdAt || (a.uid < b.uid ? -1 : 1))
+      .slice(0, index.size - max)
+      .map((session) => session.uid);
+    for (const uid of oldest) this.remove(uid);
+    return oldest;
   }
 
   private remove(uid: string): boolean {
     const session = this.sessions.get(uid);
     if (!session) return false;
     this.sessions.delete(uid);
+    this.successors.delete(uid);
     if (session.namespace !== null) {
       const index = this.namespaces.get(session.namespace);
       index?.delete(uid);
@@ -123,4 +182,9 @@ export class MemoryTokenStore extends TokenStore {
     if (!index) this.namespaces.set(namespace, (index = new Set()));
     return index;
   }
+}
+
+/** A copy deep enough that neither the caller nor the store can change the other's record. */
+function copy(session: StoredSession): StoredSession {
+  return { ...session, rotation: session.rotation && { ...session.rotation } };
 }

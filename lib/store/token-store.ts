@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { AccessLink, StoredSession } from './stored-session.js';
+import type {
+  AccessLink, PresentedToken, RotationLink, RotationResult, StoredSession, SuccessorTokens,
+} from './stored-session.js';
 
 /**
  * The session store contract, and the DI token to inject or replace it.
  *
  * Every method is one atomic step: no interleaving of calls may leave half a session or revive a flushed one.
- * A session whose `expiresAt` is not after `now` is gone: no method returns, counts or changes it, and the
+ * A session whose `expiresAt` (or non-zero `idleExpiresAt`) is not after `now` is gone: no method returns, counts or changes it, and the
  * store frees it without a timer per key. Times are Unix seconds and `now` comes from the caller, so that
  * one clock rules the whole module.
  * @publicApi
@@ -19,8 +21,11 @@ export abstract class TokenStore {
     return randomUUID();
   }
 
-  /** Saves a new session. */
-  abstract create(session: StoredSession, now: number): Promise<void>;
+  /**
+   * Saves a new session. With `maxPerNamespace`, the oldest sessions of its namespace (by `createdAt`) beyond that
+   * many are deleted in the same step; answers their ids.
+   */
+  abstract create(session: StoredSession, now: number, options?: { maxPerNamespace?: number }): Promise<string[]>;
 
   /** The live session with this uid, or null. */
   abstract find(uid: string, now: number): Promise<StoredSession | null>;
@@ -32,14 +37,26 @@ export abstract class TokenStore {
    */
   abstract relink(uid: string, expectedAccessUid: string, link: AccessLink, now: number): Promise<StoredSession | null>;
 
+  /**
+   * One rotating refresh, in one atomic step. If `presented` is the session's current token, the session takes
+   * `link` (a new refresh token id, access token and CSRF secret), remembers the retired ids, and keeps `successors`
+   * for `graceSeconds`. If it is the token the last rotation retired and the grace window is open, answers the kept
+   * successors instead (a concurrent repeat). Any other token of the session (retired longer ago, or two generations
+   * old) is a reuse: the whole session is deleted. A current access token whose access was flushed is `refused`.
+   * Idempotent: a resend of a rotation that took effect answers `rotated` again.
+   */
+  abstract rotate(
+    uid: string, presented: PresentedToken, link: RotationLink, successors: SuccessorTokens, graceSeconds: number, now: number,
+  ): Promise<RotationResult>;
+
   /** Deletes one session; answers 1, or 0 when there was none. */
   abstract delete(uid: string, now: number): Promise<number>;
 
   /** The live sessions of a namespace. */
   abstract list(namespace: string, now: number): Promise<StoredSession[]>;
 
-  /** Deletes every session of a namespace; answers how many. */
-  abstract deleteNamespace(namespace: string, now: number): Promise<number>;
+  /** Deletes every session of a namespace but `exceptUid` (when given); answers how many. */
+  abstract deleteNamespace(namespace: string, now: number, exceptUid?: string): Promise<number>;
 
   /** Ends the access token of every session of a namespace (sets `accessExpiresAt` to 0), keeping the sessions; answers how many. */
   abstract unlinkNamespaceAccess(namespace: string, now: number): Promise<number>;

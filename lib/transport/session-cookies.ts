@@ -27,10 +27,10 @@ export class SessionCookies {
     private readonly config: JwtSessionsConfig,
   ) {}
 
-  /** Sets the access cookie, and the refresh cookie when the tokens carry one (a login). */
+  /** Sets the access cookie, and the refresh cookie when the tokens carry one (a login, or a rotating refresh). */
   set(response: unknown, tokens: SessionTokens | RefreshedTokens): void {
     this.write(response, 'access', tokens.access);
-    if ('refresh' in tokens) this.write(response, 'refresh', tokens.refresh);
+    if (tokens.refresh !== undefined) this.write(response, 'refresh', tokens.refresh);
   }
 
   /** Expires both session cookies (logout). */

@@ -544,10 +544,15 @@ describe('SessionService', () => {
       expect(info).toEqual({
         id: sessionIdOf(first),
         namespace: 'user-1',
+        current: false,
         created_at: new Date((START + 5) * 1000),
+        refreshed_at: new Date((START + 5) * 1000),
         expires_at: first.refresh_expires_at,
+        idle_expires_at: null,
         access_expires_at: first.access_expires_at,
         refresh_by_access_allowed: true,
+        user_agent: null,
+        ip: null,
       });
       expect(JSON.stringify(listed)).not.toContain((await ctx.sessions.authorizeAccess(first.access)).session.csrf);
       ctx.clock.advance(100);

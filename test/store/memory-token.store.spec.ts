@@ -18,6 +18,12 @@ function session(uid: string, overrides: Partial<StoredSession> = {}): StoredSes
     expiresAt: NOW + 3600,
     createdAt: NOW,
     refreshByAccessAllowed: false,
+    refreshedAt: overrides.createdAt ?? NOW,
+    idleExpiresAt: 0,
+    refreshUid: '',
+    rotation: null,
+    userAgent: null,
+    ip: null,
     ...overrides,
   };
 }
@@ -77,7 +83,7 @@ describe('MemoryTokenStore', () => {
       const [listed] = await store.list('ns', NOW);
       expect(listed.accessUid).toBe('access-uid');
       listed.csrf = 'changed-after-list';
-      const relinked = await store.relink('uid', 'access-uid', { accessUid: 'a2', accessExpiresAt: NOW + 10, csrf: 'c2' }, NOW);
+      const relinked = await store.relink('uid', 'access-uid', { accessUid: 'a2', accessExpiresAt: NOW + 10, csrf: 'c2', refreshedAt: NOW, idleExpiresAt: 0 }, NOW);
       (relinked as StoredSession).csrf = 'changed-after-relink';
       expect(await store.find('uid', NOW)).toMatchObject({ accessUid: 'a2', csrf: 'c2' });
     });
@@ -95,7 +101,7 @@ describe('MemoryTokenStore', () => {
     it.each([
       ['find', (target: MemoryTokenStore, now: number) => target.find('uid', now)],
       ['list', (target: MemoryTokenStore, now: number) => target.list('ns', now)],
-      ['relink', (target: MemoryTokenStore, now: number) => target.relink('x', 'y', { accessUid: '', accessExpiresAt: 0, csrf: '' }, now)],
+      ['relink', (target: MemoryTokenStore, now: number) => target.relink('x', 'y', { accessUid: '', accessExpiresAt: 0, csrf: '', refreshedAt: NOW, idleExpiresAt: 0 }, now)],
       ['delete', (target: MemoryTokenStore, now: number) => target.delete('other', now)],
       ['deleteNamespace', (target: MemoryTokenStore, now: number) => target.deleteNamespace('other', now)],
       ['unlinkNamespaceAccess', (target: MemoryTokenStore, now: number) => target.unlinkNamespaceAccess('other', now)],
@@ -164,7 +170,7 @@ describe('MemoryTokenStore', () => {
   });
 
   describe('relink (test_update_refresh, test_update)', () => {
-    const link = { accessUid: 'access-2', accessExpiresAt: NOW + 7200, csrf: 'csrf2' };
+    const link = { accessUid: 'access-2', accessExpiresAt: NOW + 7200, csrf: 'csrf2', refreshedAt: NOW, idleExpiresAt: 0 };
 
     beforeEach(async () => {
       await store.create(session('uid', { namespace: 'ns' }), NOW);
@@ -257,8 +263,8 @@ describe('MemoryTokenStore', () => {
     it('keeps the access uid, so a relink from the last access token still succeeds', async () => {
       await store.create(session('a', { namespace: 'ns' }), NOW);
       await store.unlinkNamespaceAccess('ns', NOW);
-      expect(await store.relink('a', '', { accessUid: 'x', accessExpiresAt: NOW + 1, csrf: 'c' }, NOW)).toBeNull();
-      expect(await store.relink('a', 'access-a', { accessUid: 'x', accessExpiresAt: NOW + 1, csrf: 'c' }, NOW))
+      expect(await store.relink('a', '', { accessUid: 'x', accessExpiresAt: NOW + 1, csrf: 'c', refreshedAt: NOW, idleExpiresAt: 0 }, NOW)).toBeNull();
+      expect(await store.relink('a', 'access-a', { accessUid: 'x', accessExpiresAt: NOW + 1, csrf: 'c', refreshedAt: NOW, idleExpiresAt: 0 }, NOW))
         .toMatchObject({ accessUid: 'x', accessExpiresAt: NOW + 1 });
     });
   });

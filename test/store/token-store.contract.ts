@@ -37,6 +37,12 @@ export function describeTokenStoreContract(name: string, make: () => Promise<Sto
         expiresAt: NOW + 600,
         createdAt: NOW,
         refreshByAccessAllowed: false,
+        refreshedAt: NOW,
+        idleExpiresAt: 0,
+        refreshUid: '',
+        rotation: null,
+        userAgent: null,
+        ip: null,
         ...overrides,
       };
     }
@@ -68,7 +74,7 @@ export function describeTokenStoreContract(name: string, make: () => Promise<Sto
       await store.create(expiring, NOW);
       expect(await store.find(expiring.uid, NOW + 9)).not.toBeNull();
       expect(await store.find(expiring.uid, NOW + 10)).toBeNull();
-      expect(await store.relink(expiring.uid, expiring.accessUid, { accessUid: 'x', accessExpiresAt: NOW + 99, csrf: expiring.csrf }, NOW + 10)).toBeNull();
+      expect(await store.relink(expiring.uid, expiring.accessUid, { accessUid: 'x', accessExpiresAt: NOW + 99, csrf: expiring.csrf, refreshedAt: NOW, idleExpiresAt: 0 }, NOW + 10)).toBeNull();
       expect(await store.list('ns-expiry', NOW + 10)).toEqual([]);
       expect(await store.unlinkNamespaceAccess('ns-expiry', NOW + 10)).toBe(0);
       expect(await store.deleteNamespace('ns-expiry', NOW + 10)).toBe(0);
@@ -84,7 +90,7 @@ export function describeTokenStoreContract(name: string, make: () => Promise<Sto
     it('relinks only a live session that still honours the expected access uid', async () => {
       const created = session();
       await store.create(created, NOW);
-      const link = { accessUid: 'access-2', accessExpiresAt: NOW + 120, csrf: Buffer.alloc(32, 9).toString('base64') };
+      const link = { accessUid: 'access-2', accessExpiresAt: NOW + 120, csrf: Buffer.alloc(32, 9).toString('base64'), refreshedAt: NOW, idleExpiresAt: 0 };
 
       expect(await store.relink(created.uid, 'someone-else', link, NOW)).toBeNull();
       expect((await store.find(created.uid, NOW))?.accessUid).toBe(created.accessUid);
@@ -102,7 +108,7 @@ export function describeTokenStoreContract(name: string, make: () => Promise<Sto
       const created = session();
       await store.create(created, NOW);
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) =>
-        store.relink(created.uid, created.accessUid, { accessUid: `racer-${i}`, accessExpiresAt: NOW + 99, csrf: created.csrf }, NOW)));
+        store.relink(created.uid, created.accessUid, { accessUid: `racer-${i}`, accessExpiresAt: NOW + 99, csrf: created.csrf, refreshedAt: NOW, idleExpiresAt: 0 }, NOW)));
       const winners = results.filter((result) => result !== null);
       expect(winners).toHaveLength(1);
       expect((await store.find(created.uid, NOW))?.accessUid).toBe(winners[0]?.accessUid);

@@ -33,6 +33,11 @@ export class RedisKeys {
     return `${this.prefix}s:{${uid.slice(0, TAG_LENGTH)}}${uid.slice(TAG_LENGTH)}`;
   }
 
+  /** The list of a session's last successor tokens, kept for the rotation grace window. */
+  successors(uid: string): string {
+    return `${this.prefix}g:{${uid.slice(0, TAG_LENGTH)}}${uid.slice(TAG_LENGTH)}`;
+  }
+
   /** The sorted set of the session ids of a tag's namespaces, scored by expiry. */
   index(uid: string): string {
     return this.indexOfTag(uid.slice(0, TAG_LENGTH));
@@ -49,6 +54,10 @@ export class RedisKeys {
 
   get indexPattern(): string {
     return `${escapeGlob(this.prefix)}n:{${HEX_TAG_GLOB}}`;
+  }
+
+  get successorsPattern(): string {
+    return `${escapeGlob(this.prefix)}g:{${HEX_TAG_GLOB}}.*`;
   }
 
   private indexOfTag(tag: string): string {

@@ -1,11 +1,18 @@
 /**
  * The Lua scripts that make each store operation one atomic step (and one round trip).
  * Field names are one letter to keep each session small: c csrf, a access uid, x access expiry, e expiry,
- * t created at, n namespace ('' for none), r refresh by access allowed ('1' or '0').
+ * t created at, n namespace ('' for none), r refresh by access allowed ('1' or '0'), l last refreshed at;
+ * written only when set: d idle deadline, f current refresh id, p and q the refresh and access ids the last
+ * rotation retired, o when it did, u user agent, i client IP. A session key expires at its end or idle deadline,
+ * whichever is first; its rotation's successor tokens live in a key of their own for the grace window.
  * Namespace scripts reach the session keys listed in the index: they carry the index's hash tag, so in a
  * cluster they live in the same slot as the index key.
  * @internal
  */
+
+/** Field order of HMGET replies, shared by the store's reply parser. */
+export const SESSION_FIELDS = ['c', 'a', 'x', 'e', 't', 'n', 'r', 'l', 'd', 'f', 'p', 'q', 'o', 'u', 'i'] as const;
+const FIELD_LIST = SESSION_FIELDS.map((field) => `'${field}'`).join(', ');
 
 const SESSION_KEY = `
 local function session_key(prefix, uid)
@@ -40,34 +47,113 @@ end
 `;
 
 /**
- * KEYS: session, index. ARGV: c a x e t n r now uid. The expiry is checked before any write, so a key can never
- * be left without its TTL.
+ * KEYS: session, index. ARGV: now, uid, expiry, live until, cap per namespace (0: none), namespace (''), prefix, then
+ * field/value pairs. The expiry is checked before any write, so a key can never be left without its TTL. Answers the
+ * ids of the oldest sessions of the namespace deleted to keep it within the cap.
  */
-export const CREATE = `${INDEX_TTL}
-local e = tonumber(ARGV[4])
-if not e or e ~= math.floor(e) or e > 4503599627370496 then return redis.error_reply('ERR invalid session expiry') end
-if e <= tonumber(ARGV[8]) then return 0 end
-redis.call('HSET', KEYS[1], 'c', ARGV[1], 'a', ARGV[2], 'x', ARGV[3], 'e', ARGV[4], 't', ARGV[5], 'n', ARGV[6], 'r', ARGV[7])
-redis.call('EXPIREAT', KEYS[1], ARGV[4])
+export const CREATE = `${SESSION_KEY}${LIVE_MEMBERS}${INDEX_TTL}
+local now, e, live = tonumber(ARGV[1]), tonumber(ARGV[3]), tonumber(ARGV[4])
+if not e or e ~= math.floor(e) or e > 4503599627370496 or not live or live > e then return redis.error_reply('ERR invalid session expiry') end
+if live <= now then return {} end
+redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+redis.call('EXPIREAT', KEYS[1], live)
+local evicted = {}
 if ARGV[6] ~= '' then
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[8])
-  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[9])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  redis.call('ZADD', KEYS[2], e, ARGV[2])
+  local cap = tonumber(ARGV[5])
+  if cap > 0 and redis.call('ZCARD', KEYS[2]) > cap then
+    local others = {}
+    for _, member in ipairs(live_members(KEYS[2], now, ARGV[7], ARGV[6])) do
+      if member[1] ~= ARGV[2] then
+        others[#others + 1] = { member[1], member[2], tonumber(redis.call('HGET', member[2], 't')) or 0 }
+      end
+    end
+    table.sort(others, function(x, y) if x[3] ~= y[3] then return x[3] < y[3] end return x[1] < y[1] end)
+    for i = 1, #others + 1 - cap do
+      redis.call('DEL', others[i][2])
+      redis.call('ZREM', KEYS[2], others[i][1])
+      evicted[#evicted + 1] = others[i][1]
+    end
+  end
   fit_index_ttl(KEYS[2])
 end
-return 1
+return evicted
+`;
+
+/** Whether the session fields `e` and `d` (first two of a reply) say it is still live at `now`. */
+const IS_LIVE = `
+local function is_live(fields, now)
+  return fields[1] and tonumber(fields[1]) > now and (not fields[2] or tonumber(fields[2]) > now)
+end
+`;
+
+/** Writes a refresh: the access link, the last refresh time, and the idle deadline with the key's new TTL. */
+const APPLY_LINK = `
+local function apply_link(key, a, x, c, l, d)
+  redis.call('HSET', key, 'a', a, 'x', x, 'c', c, 'l', l)
+  local live = tonumber(redis.call('HGET', key, 'e'))
+  if d ~= '' then
+    redis.call('HSET', key, 'd', d)
+    live = math.min(live, tonumber(d))
+  else
+    redis.call('HDEL', key, 'd')
+  end
+  redis.call('EXPIREAT', key, live)
+end
 `;
 
 /**
- * KEYS: session. ARGV: expected access uid, new a, new x, new c, now. Answers the updated fields, or nil.
- * Idempotent: a resend of the same relink (ioredis resends commands whose reply was lost) answers success again.
+ * KEYS: session. ARGV: expected access uid, new a, x, c, l, d ('' without idle timeout), now. Answers the
+ * session's fields, or nil. Idempotent: a resend of the same relink (ioredis resends commands whose reply was lost)
+ * answers success again.
  */
-export const RELINK = `
-local current = redis.call('HMGET', KEYS[1], 'a', 'e')
-if not current[2] or tonumber(current[2]) <= tonumber(ARGV[5]) then return false end
-if current[1] == ARGV[2] then return redis.call('HMGET', KEYS[1], 'c', 'a', 'x', 'e', 't', 'n', 'r') end
-if current[1] ~= ARGV[1] then return false end
-redis.call('HSET', KEYS[1], 'a', ARGV[2], 'x', ARGV[3], 'c', ARGV[4])
-return redis.call('HMGET', KEYS[1], 'c', 'a', 'x', 'e', 't', 'n', 'r')
+export const RELINK = `${IS_LIVE}${APPLY_LINK}
+local now = tonumber(ARGV[7])
+local current = redis.call('HMGET', KEYS[1], 'e', 'd', 'a')
+if not is_live(current, now) then return false end
+if current[3] == ARGV[2] then return redis.call('HMGET', KEYS[1], ${FIELD_LIST}) end
+if current[3] ~= ARGV[1] then return false end
+apply_link(KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+return redis.call('HMGET', KEYS[1], ${FIELD_LIST})
+`;
+
+/**
+ * KEYS: session, index, successors. ARGV: presented kind ('r' refresh id, 'a' access uid), presented id, new f, a, x,
+ * c, l, d, now, grace seconds, successor access token, successor refresh token, uid.
+ * Answers { 'rotated', fields }, { 'replayed', access, refresh, fields }, { 'reused', namespace }, { 'refused' } or { 'gone' }.
+ */
+export const ROTATE = `${IS_LIVE}${APPLY_LINK}${INDEX_TTL}
+local now, grace = tonumber(ARGV[9]), tonumber(ARGV[10])
+local s = redis.call('HMGET', KEYS[1], 'e', 'd', 'f', 'a', 'x', 'p', 'q', 'o', 'n')
+if not is_live(s, now) then return { 'gone' } end
+local f = s[3] or ''
+if f == ARGV[3] then return { 'rotated', redis.call('HMGET', KEYS[1], ${FIELD_LIST}) } end
+local presented_refresh = ARGV[1] == 'r'
+if ARGV[2] == (presented_refresh and f or s[4]) then
+  if not presented_refresh and s[5] == '0' then return { 'refused' } end
+  redis.call('HSET', KEYS[1], 'f', ARGV[3], 'p', f, 'q', s[4], 'o', ARGV[9])
+  apply_link(KEYS[1], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
+  if grace > 0 then
+    redis.call('DEL', KEYS[3])
+    redis.call('RPUSH', KEYS[3], ARGV[11], ARGV[12])
+    redis.call('EXPIRE', KEYS[3], grace)
+  else
+    redis.call('DEL', KEYS[3])
+  end
+  return { 'rotated', redis.call('HMGET', KEYS[1], ${FIELD_LIST}) }
+end
+local previous = presented_refresh and s[6] or s[7]
+if previous and ARGV[2] == previous then
+  local kept = redis.call('LRANGE', KEYS[3], 0, 1)
+  if kept[2] then return { 'replayed', kept[1], kept[2], redis.call('HMGET', KEYS[1], ${FIELD_LIST}) } end
+end
+redis.call('DEL', KEYS[1], KEYS[3])
+if s[9] ~= '' then
+  redis.call('ZREM', KEYS[2], ARGV[13])
+  fit_index_ttl(KEYS[2])
+end
+return { 'reused', s[9] }
 `;
 
 /** KEYS: session, index. ARGV: uid, now. Answers 1 if a live session was deleted. */
@@ -83,15 +169,18 @@ if tonumber(fields[2]) <= tonumber(ARGV[2]) then return 0 end
 return 1
 `;
 
-/** KEYS: index. ARGV: namespace, now, prefix. */
+/** KEYS: index. ARGV: namespace, now, prefix, uid to keep (''). */
 export const DELETE_NAMESPACE = `${SESSION_KEY}${LIVE_MEMBERS}${INDEX_TTL}
-local members = live_members(KEYS[1], ARGV[2], ARGV[3], ARGV[1])
-for _, member in ipairs(members) do
-  redis.call('DEL', member[2])
-  redis.call('ZREM', KEYS[1], member[1])
+local deleted = 0
+for _, member in ipairs(live_members(KEYS[1], ARGV[2], ARGV[3], ARGV[1])) do
+  if member[1] ~= ARGV[4] then
+    redis.call('DEL', member[2])
+    redis.call('ZREM', KEYS[1], member[1])
+    deleted = deleted + 1
+  end
 end
 fit_index_ttl(KEYS[1])
-return #members
+return deleted
 `;
 
 /** KEYS: index. ARGV: namespace, now, prefix. */
@@ -103,16 +192,15 @@ end
 return #members
 `;
 
-/** KEYS: index. ARGV: namespace, now, prefix. Answers { uid, c, a, x, e, t, n, r } per session. */
+/** KEYS: index. ARGV: namespace, now, prefix. Answers { uid, fields... } per session. */
 export const LIST = `${SESSION_KEY}${LIVE_MEMBERS}
 local out = {}
 for _, member in ipairs(live_members(KEYS[1], ARGV[2], ARGV[3], ARGV[1])) do
-  local fields = redis.call('HMGET', member[2], 'c', 'a', 'x', 'e', 't', 'n', 'r')
+  local fields = redis.call('HMGET', member[2], ${FIELD_LIST})
   table.insert(fields, 1, member[1])
   out[#out + 1] = fields
 end
 return out
 `;
 
-/** Field order of HMGET replies, shared by the store's reply parser. */
-export const SESSION_FIELDS = ['c', 'a', 'x', 'e', 't', 'n', 'r'] as const;
+

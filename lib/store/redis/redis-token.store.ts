@@ -2,7 +2,9 @@ import { Logger, type OnModuleDestroy } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { MalconfiguredError, StoreUnavailableError } from '../../errors/jwt-sessions.errors.js';
-import type { AccessLink, StoredSession } from '../stored-session.js';
+import {
+  liveUntil, type AccessLink, type PresentedToken, type RotationLink, type RotationResult, type StoredSession, type SuccessorTokens,
+} from '../stored-session.js';
 import { TokenStore } from '../token-store.js';
 import { createRedisClient } from './redis-client.factory.js';
 import { RedisKeys } from './redis-keys.js';
@@ -24,6 +26,7 @@ function script(source: string): Script {
 const SCRIPTS = {
   create: script(scripts.CREATE),
   relink: script(scripts.RELINK),
+  rotate: script(scripts.ROTATE),
   delete: script(scripts.DELETE),
   deleteNamespace: script(scripts.DELETE_NAMESPACE),
   unlinkNamespaceAccess: script(scripts.UNLINK_NAMESPACE_ACCESS),
@@ -89,11 +92,12 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
     return this.keys.sessionId(namespace);
   }
 
-  async create(session: StoredSession, now: number): Promise<void> {
-    await this.run(SCRIPTS.create, [this.keys.session(session.uid), this.keys.index(session.uid)], [
-      session.csrf, session.accessUid, session.accessExpiresAt, session.expiresAt, session.createdAt,
-      session.namespace ?? '', session.refreshByAccessAllowed ? '1' : '0', now, session.uid,
+  async create(session: StoredSession, now: number, options: { maxPerNamespace?: number } = {}): Promise<string[]> {
+    const evicted = await this.run(SCRIPTS.create, [this.keys.session(session.uid), this.keys.index(session.uid)], [
+      now, session.uid, session.expiresAt, liveUntil(session), options.maxPerNamespace ?? 0, session.namespace ?? '', this.keys.prefix,
+      ...sessionFields(session),
     ]);
+    return Array.isArray(evicted) ? evicted.map(String) : [];
   }
 
   async find(uid: string, now: number): Promise<StoredSession | null> {
@@ -104,10 +108,25 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
 
   async relink(uid: string, expectedAccessUid: string, link: AccessLink, now: number): Promise<StoredSession | null> {
     if (!this.keys.isSessionId(uid)) return null;
-    const fields = await this.run(SCRIPTS.relink, [this.keys.session(uid)], [
-      expectedAccessUid, link.accessUid, link.accessExpiresAt, link.csrf, now,
-    ]);
+    const fields = await this.run(SCRIPTS.relink, [this.keys.session(uid)], [expectedAccessUid, ...linkArgs(link), now]);
     return fields === null ? null : this.parse(uid, fields as Fields, now);
+  }
+
+  async rotate(
+    uid: string, presented: PresentedToken, link: RotationLink, successors: SuccessorTokens, graceSeconds: number, now: number,
+  ): Promise<RotationResult> {
+    if (!this.keys.isSessionId(uid)) return { outcome: 'gone' };
+    const reply = await this.run(SCRIPTS.rotate, [this.keys.session(uid), this.keys.index(uid), this.keys.successors(uid)], [
+      presented.kind === 'refresh' ? 'r' : 'a', presented.id, link.refreshUid, ...linkArgs(link), now, graceSeconds,
+      successors.access, successors.refresh, uid,
+    ]) as [string, ...unknown[]];
+    const [outcome] = reply;
+    if (outcome === 'reused') return { outcome, namespace: reply[1] ? String(reply[1]) : null };
+    if (outcome === 'refused') return { outcome };
+    const session = outcome === 'rotated' || outcome === 'replayed' ? this.parse(uid, reply[reply.length - 1] as Fields, now) : null;
+    if (session === null) return { outcome: 'gone' };
+    if (outcome === 'rotated') return { outcome, session };
+    return { outcome: 'replayed', session, tokens: { access: String(reply[1]), refresh: String(reply[2]) } };
   }
 
   async delete(uid: string, now: number): Promise<number> {
@@ -122,8 +141,8 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
       .filter((session): session is StoredSession => session !== null);
   }
 
-  async deleteNamespace(namespace: string, now: number): Promise<number> {
-    return Number(await this.runForNamespace(SCRIPTS.deleteNamespace, namespace, now));
+  async deleteNamespace(namespace: string, now: number, exceptUid?: string): Promise<number> {
+    return Number(await this.runForNamespace(SCRIPTS.deleteNamespace, namespace, now, exceptUid ?? ''));
   }
 
   async unlinkNamespaceAccess(namespace: string, now: number): Promise<number> {
@@ -139,6 +158,7 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
     // Indexes first: a login landing mid-way then leaves at worst an index entry without its session (dropped
     // lazily), never a live session missing from its namespace's index.
     for (const node of nodes) await this.deleteMatching(node, this.keys.indexPattern, now, false);
+    for (const node of nodes) await this.deleteMatching(node, this.keys.successorsPattern, now, false);
     for (const node of nodes) live += await this.deleteMatching(node, this.keys.sessionPattern, now, true);
     return live;
   }
@@ -181,8 +201,8 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
     return live;
   }
 
-  private runForNamespace(target: Script, namespace: string, now: number): Promise<unknown> {
-    return this.run(target, [this.keys.namespaceIndex(namespace)], [namespace, now, this.keys.prefix]);
+  private runForNamespace(target: Script, namespace: string, now: number, ...extra: string[]): Promise<unknown> {
+    return this.run(target, [this.keys.namespaceIndex(namespace)], [namespace, now, this.keys.prefix, ...extra]);
   }
 
   private run(target: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
@@ -232,15 +252,15 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
 
   /** Turns an HMGET reply into a session, checking its shape; a damaged record authorizes nothing. */
   private parse(uid: string, fields: Fields, now: number): StoredSession | null {
-    const [csrf, accessUid, accessExpiresAt, expiresAt, createdAt, namespace, refreshByAccess] = fields;
-    if (fields.length !== scripts.SESSION_FIELDS.length || fields.some((field) => typeof field !== 'string')) return null;
-    const times = [accessExpiresAt, expiresAt, createdAt].map(Number);
+    const [csrf, accessUid, accessExpiresAt, expiresAt, createdAt, namespace, refreshByAccess,
+      refreshedAt, idleExpiresAt, refreshUid, retiredRefresh, retiredAccess, rotatedAt, userAgent, ip] = fields;
+    if (fields.length !== scripts.SESSION_FIELDS.length || fields.slice(0, 7).some((field) => typeof field !== 'string')) return null;
+    const times = [accessExpiresAt, expiresAt, createdAt, refreshedAt ?? createdAt, idleExpiresAt ?? '0', rotatedAt ?? '0'].map(Number);
     if (!times.every(Number.isSafeInteger)) {
       this.logger.warn(`Ignoring a damaged session record (${this.keys.session(uid)})`);
       return null;
     }
-    if (times[1] <= now) return null;
-    return {
+    const session: StoredSession = {
       uid,
       namespace: namespace ? namespace : null,
       csrf: csrf as string,
@@ -249,8 +269,31 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
       expiresAt: times[1],
       createdAt: times[2],
       refreshByAccessAllowed: refreshByAccess === '1',
+      refreshedAt: times[3],
+      idleExpiresAt: times[4],
+      refreshUid: refreshUid ?? '',
+      rotation: retiredRefresh === null ? null : { refreshUid: retiredRefresh, accessUid: retiredAccess ?? '', rotatedAt: times[5] },
+      userAgent: userAgent ?? null,
+      ip: ip ?? null,
     };
+    return liveUntil(session) > now ? session : null;
   }
+}
+
+/** The fields a new session is written with: optional ones only when set, to keep records small. */
+function sessionFields(session: StoredSession): string[] {
+  const fields: Array<[string, string | number | null]> = [
+    ['c', session.csrf], ['a', session.accessUid], ['x', session.accessExpiresAt], ['e', session.expiresAt],
+    ['t', session.createdAt], ['n', session.namespace ?? ''], ['r', session.refreshByAccessAllowed ? '1' : '0'],
+    ['l', session.refreshedAt], ['d', session.idleExpiresAt || null], ['f', session.refreshUid || null],
+    ['u', session.userAgent], ['i', session.ip],
+  ];
+  return fields.filter(([, value]) => value !== null).flatMap(([field, value]) => [field, String(value)]);
+}
+
+/** A refresh's fields as RELINK and ROTATE take them: a, x, c, l, d ('' without idle timeout). */
+function linkArgs(link: AccessLink): Array<string | number> {
+  return [link.accessUid, link.accessExpiresAt, link.csrf, link.refreshedAt, link.idleExpiresAt || ''];
 }
 
 /** ioredis would prefix KEYS but not the keys our scripts build or our SCAN patterns: refuse rather than miss sessions. */

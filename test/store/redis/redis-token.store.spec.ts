@@ -234,7 +234,8 @@ describe('RedisTokenStore', () => {
       await expect(sessions.login({ refreshExpiresIn: 1e16 })).rejects.toMatchObject({ code: 'ERR_JWT_SESSIONS_INVALID_PAYLOAD' });
       const now = Math.floor(Date.now() / 1000);
       const uid = store.createSessionId('huge');
-      const huge = { uid, namespace: 'huge', csrf: 'c', accessUid: 'a', accessExpiresAt: now + 1, expiresAt: 1e17, createdAt: now, refreshByAccessAllowed: false };
+      const huge = { uid, namespace: 'huge', csrf: 'c', accessUid: 'a', accessExpiresAt: now + 1, expiresAt: 1e17, createdAt: now, refreshByAccessAllowed: false,
+        refreshedAt: now, idleExpiresAt: 0, refreshUid: '', rotation: null, userAgent: null, ip: null };
       await expect(store.create(huge, now)).rejects.toBeInstanceOf(StoreUnavailableError);
       expect(await admin.keys('*')).toEqual([]);
       await close();
@@ -263,7 +264,7 @@ describe('RedisTokenStore', () => {
       const tokens = await sessions.login({});
       const now = Math.floor(Date.now() / 1000);
       const { session } = await sessions.authorizeRefresh(tokens.refresh);
-      const link = { accessUid: 'resent-uid', accessExpiresAt: now + 60, csrf: session.csrf };
+      const link = { accessUid: 'resent-uid', accessExpiresAt: now + 60, csrf: session.csrf, refreshedAt: now, idleExpiresAt: 0 };
       expect(await store.relink(session.uid, session.accessUid, link, now)).toMatchObject(link);
       expect(await store.relink(session.uid, session.accessUid, link, now)).toMatchObject(link);
       expect(await store.relink(session.uid, session.accessUid, { ...link, accessUid: 'another' }, now)).toBeNull();

@@ -1,0 +1,141 @@
+import { Injectable } from '@nestjs/common';
+import { Clock, dateOf, toSeconds } from '../clock/clock.js';
+import { JwtSessionsConfig } from '../config/jwt-sessions.config.js';
+import { createCsrfSecret, maskCsrfSecret } from '../csrf/csrf-token.js';
+import { UnauthorizedError } from '../errors/jwt-sessions.errors.js';
+import { SessionEvents } from '../events/session-events.js';
+import type { EarlyRefreshCallback, RefreshedTokens, RefreshOptions } from '../interfaces/session.interface.js';
+import type { SessionPayload } from '../interfaces/token-payload.interface.js';
+import type { AccessLink, PresentedToken, StoredSession } from '../store/stored-session.js';
+import { TokenStore } from '../store/token-store.js';
+import { appClaims, lifetime } from './session-claims.js';
+import { newTokenId, TokenIssuer } from './token-issuer.js';
+
+/**
+ * Refreshes a session: a new access token (and CSRF secret) by compare-and-set, or, with `rotateRefreshTokens`, a new
+ * token pair that retires the presented one, with a grace window for concurrent repeats and reuse detection.
+ * @internal
+ */
+@Injectable()
+export class SessionRefresher {
+  constructor(
+    private readonly store: TokenStore,
+    private readonly issuer: TokenIssuer,
+    private readonly events: SessionEvents,
+    private readonly clock: Clock,
+    private readonly config: JwtSessionsConfig,
+  ) {}
+
+  /**
+   * Refreshes the session the presented token authorized. `refreshClaims` are the successor refresh token's claims
+   * under rotation.
+   */
+  async refresh(
+    session: StoredSession, presented: PresentedToken, options: RefreshOptions<SessionPayload>, refreshClaims: Record<string, unknown>,
+  ): Promise<RefreshedTokens> {
+    const rotating = this.config.policy.rotateRefreshTokens;
+    // A repeat within the grace window replays what the first request got: its session no longer looks early.
+    if (!rotating || isCurrent(session, presented)) await this.checkEarlyRefresh(session, options.onEarlyRefresh);
+    const now = this.now();
+    const link = this.nextLink(session, options, now);
+    const next: StoredSession = { ...session, ...link, refreshUid: rotating ? newTokenId() : session.refreshUid };
+    const access = await this.issuer.access(appClaims(options.payload, 'payload'), next, now);
+    if (!rotating) return this.relink(session, link, access);
+    const refresh = await this.issuer.refresh(refreshClaims, next, now);
+    const result = await this.store.rotate(session.uid, presented, { ...link, refreshUid: next.refreshUid }, { access, refresh }, this.config.policy.refreshGracePeriod, now);
+    switch (result.outcome) {
+      case 'rotated':
+      case 'replayed': {
+        const tokens = result.outcome === 'rotated' ? { access, refresh } : result.tokens;
+        this.emitRefreshed(result.session, true, result.outcome === 'replayed');
+        return {
+          csrf: maskCsrfSecret(result.session.csrf),
+          access: tokens.access,
+          access_expires_at: dateOf(result.session.accessExpiresAt),
+          refresh: tokens.refresh,
+          refresh_expires_at: dateOf(result.session.expiresAt),
+        };
+      }
+      case 'reused':
+        this.reportReuse(session.uid, result.namespace, presented);
+        throw new UnauthorizedError('Refresh token was reused: the session is revoked');
+      default:
+        throw new UnauthorizedError('Session was flushed meanwhile');
+    }
+  }
+
+  /**
+   * Under rotation, refuses a token the session no longer honours before anything else happens: a retired one outside
+   * the grace window (or two generations old) revokes the whole session, as a stolen token's use must.
+   */
+  async assertHonoured(session: StoredSession, presented: PresentedToken): Promise<void> {
+    if (!this.config.policy.rotateRefreshTokens) return;
+    if (isCurrent(session, presented)) {
+      // After "flush access tokens only", the latest access token may not refresh by access either.
+      if (presented.kind === 'access' && session.accessExpiresAt === 0) throw new UnauthorizedError('Access tokens of this session were flushed');
+      return;
+    }
+    if (this.inGrace(session, presented)) return;
+    // A token retired at the time of reading stays retired: deleting on this reading is never wrong.
+    await this.store.delete(session.uid, this.now());
+    this.reportReuse(session.uid, session.namespace, presented);
+    throw new UnauthorizedError('Refresh token was reused: the session is revoked');
+  }
+
+  /** Emits `refresh.early` when the session's access token is still live, and lets the app's callback decide. */
+  async checkEarlyRefresh(session: StoredSession, callback: EarlyRefreshCallback | undefined): Promise<void> {
+    if (session.accessExpiresAt === 0 || session.accessExpiresAt <= this.now()) return;
+    this.events.emit({ type: 'refresh.early', sessionId: session.uid, namespace: session.namespace });
+    if (callback) await callback(session.uid, dateOf(session.accessExpiresAt));
+  }
+
+  /** The idle deadline of a session used at `now`, or 0 without an idle timeout. */
+  idleDeadline(now: number): number {
+    return this.config.policy.idleTimeout > 0 ? now + this.config.policy.idleTimeout : 0;
+  }
+
+  private async relink(session: StoredSession, link: AccessLink, access: string): Promise<RefreshedTokens> {
+    // Compare-and-set on the access uid we read: a session flushed, or refreshed by a racing request, meanwhile is not revived.
+    const updated = await this.store.relink(session.uid, session.accessUid, link, this.now());
+    if (!updated) throw new UnauthorizedError('Session was flushed or refreshed meanwhile');
+    this.emitRefreshed(updated, false, false);
+    return { csrf: maskCsrfSecret(link.csrf), access, access_expires_at: dateOf(link.accessExpiresAt) };
+  }
+
+  private nextLink(session: StoredSession, options: RefreshOptions<SessionPayload>, now: number): AccessLink {
+    const accessLifetime = lifetime(options.accessExpiresIn, this.config.accessExpiresIn, 'accessExpiresIn');
+    return {
+      accessUid: newTokenId(),
+      // An access token never outlives its session.
+      accessExpiresAt: Math.min(session.expiresAt, now + accessLifetime),
+      csrf: createCsrfSecret(),
+      refreshedAt: now,
+      idleExpiresAt: this.idleDeadline(now),
+    };
+  }
+
+  private inGrace(session: StoredSession, presented: PresentedToken): boolean {
+    const retired = session.rotation;
+    const grace = this.config.policy.refreshGracePeriod;
+    return retired !== null && grace > 0 && this.now() - retired.rotatedAt <= grace
+      && presented.id === (presented.kind === 'refresh' ? retired.refreshUid : retired.accessUid);
+  }
+
+  private emitRefreshed(session: StoredSession, rotated: boolean, replayed: boolean): void {
+    this.events.emit({ type: 'session.refreshed', sessionId: session.uid, namespace: session.namespace, rotated, replayed });
+  }
+
+  private reportReuse(sessionId: string, namespace: string | null, presented: PresentedToken): void {
+    this.events.emit({ type: 'refresh.reuse-detected', sessionId, namespace, presented: presented.kind });
+    this.events.emit({ type: 'session.flushed', sessionId, namespace, count: 1, reason: 'reuse' });
+  }
+
+  private now(): number {
+    return toSeconds(this.clock.now());
+  }
+}
+
+/** Whether the presented token is the session's current one of its kind. */
+function isCurrent(session: StoredSession, presented: PresentedToken): boolean {
+  return presented.id === (presented.kind === 'refresh' ? session.refreshUid : session.accessUid);
+}
