@@ -33,5 +33,15 @@ export interface AuthContext {
   source: 'header' | 'cookie';
   /** Its verified payload; on refresh-by-access routes, verified except for expiry (the gem's `claimless_payload`). */
   payload: AccessTokenPayload | RefreshTokenPayload;
-  session: StoredSession;
+  /** Its live session, without the CSRF secret and rotation state: safe to log or answer. */
+  session: SessionView;
+}
+
+/** A stored session without what must never leave the server: the raw CSRF secret and the rotation state. @publicApi */
+export type SessionView = Omit<StoredSession, 'csrf' | 'refreshUid' | 'rotation'>;
+
+/** The view of a session the guard hands to the app. @internal */
+export function sessionView(session: StoredSession): SessionView {
+  const { csrf: _csrf, refreshUid: _refreshUid, rotation: _rotation, ...view } = session;
+  return view;
 }

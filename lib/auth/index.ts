@@ -3,4 +3,4 @@ export { TokenClaims } from './token-claims.decorator.js';
 export { TokenPayload, ClaimlessPayload, FoundToken, CurrentSession } from './param.decorators.js';
 export { JwtSessionsGuard } from './jwt-sessions.guard.js';
 export { TokenPayloadPipe } from './token-payload.pipe.js';
-export type { AuthMode, AuthOptions, AuthContext } from './auth-rule.js';
+export type { AuthMode, AuthOptions, AuthContext, SessionView } from './auth-rule.js';

@@ -7,7 +7,7 @@ import { AUTH_CONTEXT, AUTH_METADATA } from '../jwt-sessions.constants.js';
 import { SessionService, type AuthorizedToken } from '../session/session.service.js';
 import type { SessionRequest } from '../transport/session-request.js';
 import { findToken } from '../transport/token-extractor.js';
-import type { AuthContext, AuthMode, AuthRule } from './auth-rule.js';
+import { sessionView, type AuthContext, type AuthMode, type AuthRule } from './auth-rule.js';
 import { CsrfCheck } from './csrf-check.js';
 import { routeClaims } from './route-claims.js';
 
@@ -46,7 +46,7 @@ export class JwtSessionsGuard implements CanActivate {
     const claims = routeClaims(this.reflector, context, rule.claims);
     const { payload, session } = await AUTHORIZERS[rule.mode](this.sessions, found.token, claims);
     this.csrf.assert(request, found, session);
-    const authContext: AuthContext = { type, token: found.token, source: found.source, payload, session };
+    const authContext: AuthContext = { type, token: found.token, source: found.source, payload, session: sessionView(session) };
     Object.defineProperty(request, AUTH_CONTEXT, { value: authContext, configurable: true });
     return true;
   }

@@ -2,7 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** Bytes of a CSRF secret, as in the gem. */
 const CSRF_LENGTH = 32;
-/** Canonical base64 with padding: what `Buffer#toString('base64')` writes and nothing else. */
+/** Base64 with padding, in the shape `Buffer#toString('base64')` writes. */
 const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 /** A masked token is pad + masked secret: 64 bytes, 88 base64 characters; nothing longer is ever decoded. */
 const MAX_ENCODED_LENGTH = 88;
@@ -31,6 +31,8 @@ export function isValidCsrf(secret: string, presented: unknown): boolean {
   if (typeof presented !== 'string' || presented.length === 0 || presented.length > MAX_ENCODED_LENGTH) return false;
   if (!STRICT_BASE64.test(presented)) return false;
   const decoded = Buffer.from(presented, 'base64');
+  // The alphabet alone lets unused bits of the last character vary: only the one spelling of the bytes is accepted.
+  if (decoded.toString('base64') !== presented) return false;
   const raw = Buffer.from(secret, 'base64');
   if (raw.length !== CSRF_LENGTH) return false;
   if (decoded.length === CSRF_LENGTH) return timingSafeEqual(decoded, raw);

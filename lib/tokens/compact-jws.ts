@@ -1,7 +1,7 @@
 import { UnauthorizedError } from '../errors/jwt-sessions.errors.js';
 
 /** Compact JWS only: three base64url segments, nothing else (no JWE, no JSON serialization, no padding). */
-const COMPACT_JWS = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+$/;
+const COMPACT_JWS = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/;
 /** Header parameters we never issue and refuse outright: `crit` extensions and unencoded payloads (`b64`). */
 const REFUSED_HEADER_PARAMETERS = ['crit', 'b64'];
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -16,7 +16,8 @@ export interface CompactJws {
 /**
  * Refuses, before any crypto, whatever is not a compact JWS of ours in shape: too long, wrong segments or alphabet,
  * a header that is not a strict UTF-8 JSON object or that carries `crit` or `b64` (jose alone lets `b64` through
- * without `crit`), a non-string `kid`, or a payload that is not strict UTF-8 (jose would decode it leniently).
+ * without `crit`), a non-string `kid`, a payload that is not strict UTF-8 (jose would decode it leniently), or a
+ * segment that is not the canonical spelling of its bytes.
  * Key material in the header (`jwk`, `jku`, `x5u`, `x5c`) is never read: keys come from the config.
  * @internal
  */
@@ -31,15 +32,26 @@ export function readCompactJws(token: unknown, maxLength: number): CompactJws {
   const kid: unknown = (header as Record<string, unknown>).kid;
   if (kid !== undefined && typeof kid !== 'string') throw new UnauthorizedError('Malformed token header');
   strictUtf8(segments[2], 'Malformed token payload');
+  canonical(segments[3], 'Malformed token signature');
   return { compact: segments[0], kid };
 }
 
 function strictUtf8(segment: string, message: string): string {
   try {
-    return STRICT_UTF8.decode(Buffer.from(segment, 'base64url'));
+    return STRICT_UTF8.decode(canonical(segment, message));
   } catch {
     throw new UnauthorizedError(message);
   }
+}
+
+/**
+ * The bytes of a base64url segment that is their one spelling: the decoder ignores a last character's unused bits,
+ * so without this check one token would have several spellings (and a token string would not identify a token).
+ */
+function canonical(segment: string, message: string): Buffer {
+  const bytes = Buffer.from(segment, 'base64url');
+  if (bytes.toString('base64url') !== segment) throw new UnauthorizedError(message);
+  return bytes;
 }
 
 function strictJson(segment: string, message: string): unknown {

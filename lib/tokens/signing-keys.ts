@@ -55,9 +55,15 @@ function secretBytes(material: KeyMaterial | undefined, algorithm: JwtAlgorithm,
   if (material === undefined || material === null || material === '') {
     throw new MalconfiguredError(`${label}signingKey is required for ${algorithm}`);
   }
-  if (typeof material === 'string') return Buffer.from(material, 'utf8');
+  // A PEM or a non-`oct` JWK here is an asymmetric key left over from another algorithm: anyone holding the
+  // public half could then sign tokens.
+  if (typeof material === 'string') {
+    if (/^\s*-----BEGIN /.test(material)) throw new MalconfiguredError(`${label}signingKey is a PEM key; ${algorithm} needs a secret`);
+    return Buffer.from(material, 'utf8');
+  }
   if (material instanceof Uint8Array) return material;
   try {
+    if (!(material instanceof KeyObject) && (material as JWK).kty !== 'oct') throw new Error(`a ${String((material as JWK).kty)} JWK`);
     const keyObject = material instanceof KeyObject ? material : createSecretKey(Buffer.from(String((material as JWK).k ?? ''), 'base64url'));
     if (keyObject.type !== 'secret') throw new Error(`a ${keyObject.type} key`);
     return keyObject.export();

@@ -8,7 +8,7 @@ import { bootCookieApp, cookieHeader, setCookies } from '../support/cookie-app.j
  * valid CSRF token; same-origin, trusted-origin and header-less requests go on to the CSRF check.
  */
 describe('isCrossSite', () => {
-  const trusted = { trustedOrigins: new Set(['https://app.example.com']) };
+  const trusted = { trustedOrigins: new Set(['https://app.example.com']), secure: true };
   const request = (headers: Record<string, string>) => ({ method: 'POST', headers: { host: 'api.example.com', ...headers } });
 
   it.each<[string, Record<string, string>, boolean]>([
@@ -28,11 +28,18 @@ describe('isCrossSite', () => {
     ['a trusted origin', { origin: 'https://app.example.com' }, false],
     ['a trusted origin, even when Sec-Fetch-Site says cross-site', { origin: 'https://app.example.com', 'sec-fetch-site': 'cross-site' }, false],
     ['cross-site with a same-origin Origin', { origin: 'https://api.example.com', 'sec-fetch-site': 'cross-site' }, true],
+    ['an http: origin of the same host, with Secure cookies', { origin: 'http://api.example.com' }, true],
   ])('%s → %s', (_name, headers, expected) => {
     const { host, ...rest } = headers;
     const candidate = request(rest);
     if (host !== undefined) candidate.headers.host = host || (undefined as unknown as string);
     expect(isCrossSite(candidate, trusted)).toBe(expected);
+  });
+
+  it('takes an http: origin of the same host for the same origin when the cookies are not Secure (local development)', () => {
+    const plain = { method: 'POST', headers: { host: 'localhost:3000', origin: 'http://localhost:3000' } };
+    expect(isCrossSite(plain, { ...trusted, secure: false })).toBe(false);
+    expect(isCrossSite(plain, trusted)).toBe(true);
   });
 });
 
@@ -64,7 +71,7 @@ describe('rejectCrossSite over HTTP', () => {
   });
 
   it.each([
-    ['the same origin', { Origin: 'http://api.example.com', Host: 'api.example.com' }],
+    ['the same origin', { Origin: 'https://api.example.com', Host: 'api.example.com' }],
     ['a trusted origin', { Origin: 'https://app.example.com', 'Sec-Fetch-Site': 'cross-site' }],
   ])('lets %s through to the CSRF check', async (_name, headers) => {
     const login = await http().post('/login').expect(200);
