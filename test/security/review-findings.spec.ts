@@ -1,7 +1,7 @@
 /**
  * Attacker review of the authorization path (tokens, keyring, JWKS, transport, CSRF, cross-site screen, guard, pipe).
- * Tests named "FINDING ..." show a defect and fail until it is fixed; every other test is a passing regression for
- * an attack that held up, so that it stays covered.
+ * The four findings (comments "Review finding") were fixed and their tests now guard the fixes; every other test is
+ * a regression for an attack that held up, so that it stays covered.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateKeyPairSync, createHmac } from 'node:crypto';
@@ -468,7 +468,7 @@ describe('review: payload and prototype pollution', () => {
 describe('review: key material at bootstrap', () => {
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
-  // FINDING (low, hardening): an HMAC signingKey is refused when it is an asymmetric KeyObject or JWK, but accepted
+  // Review finding (low, hardening, fixed): an HMAC signingKey is refused when it is an asymmetric KeyObject or JWK, but accepted
   // as a string whatever it holds, so a public-key PEM (what an RS256 -> HS256 migration or a mixed-up env var
   // leaves in JWT_SIGNING_KEY) becomes the HMAC secret: anyone holding the public key (published, in a JWKS, in the
   // repo) then signs valid tokens. The PEM is long enough to pass the 32-byte minimum.
