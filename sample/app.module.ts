@@ -24,6 +24,7 @@ import { UsersService } from './users/users.service.js';
         refreshExpiresIn: config.refreshExpiresIn,
         // Defence in depth next to CSRF: cookie-authenticated unsafe requests the browser marks as cross-site are refused.
         cookieOptions: { secure: config.production, rejectCrossSite: true },
+        ...(config.rotateRefresh ? { rotateRefreshTokens: true, refreshGracePeriod: config.refreshGrace } : {}),
       }),
     }),
   ],

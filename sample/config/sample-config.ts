@@ -14,6 +14,10 @@ export class SampleConfig {
   readonly userEmail: string;
   readonly userPassword: string;
   readonly production: boolean;
+  /** JWT_ROTATE_REFRESH=1: refresh-token rotation with reuse detection. */
+  readonly rotateRefresh: boolean;
+  /** JWT_REFRESH_GRACE: the rotation grace window in seconds (the library's default when unset). */
+  readonly refreshGrace?: number;
 
   constructor(env: NodeJS.ProcessEnv = process.env) {
     this.port = integer(env.PORT, 3000, 'PORT');
@@ -26,6 +30,9 @@ export class SampleConfig {
     this.userEmail = env.SAMPLE_USER_EMAIL || 'user@example.com';
     this.userPassword = env.SAMPLE_USER_PASSWORD || 'password123';
     this.production = env.NODE_ENV === 'production';
+    this.rotateRefresh = flag(env.JWT_ROTATE_REFRESH, 'JWT_ROTATE_REFRESH');
+    this.refreshGrace = env.JWT_REFRESH_GRACE ? integer(env.JWT_REFRESH_GRACE, 0, 'JWT_REFRESH_GRACE') : undefined;
+    if (this.refreshGrace !== undefined && !this.rotateRefresh) throw new Error('JWT_REFRESH_GRACE needs JWT_ROTATE_REFRESH=1');
   }
 }
 
@@ -42,6 +49,12 @@ function clusterNodes(value: string | undefined): Array<{ host: string; port: nu
     if (!match) throw new Error(`REDIS_CLUSTER_NODES must be host:port,host:port..., not ${value}`);
     return { host: match[1], port: Number(match[2]) };
   });
+}
+
+function flag(value: string | undefined, name: string): boolean {
+  if (value === undefined || value === '' || value === '0') return false;
+  if (value === '1') return true;
+  throw new Error(`${name} must be 1 or 0, not ${value}`);
 }
 
 function integer(value: string | undefined, fallback: number, name: string): number {

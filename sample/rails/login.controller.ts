@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Header, HttpCode, Post, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Header, Headers, HttpCode, Ip, Post, Res, UseGuards } from '@nestjs/common';
 import {
   AccessAuth, FoundToken, RefreshAuth, SessionCookies, SessionService, TokenPayload, UnauthorizedError,
   type AccessTokenPayload, type SessionTokens,
@@ -24,8 +24,12 @@ export class LoginController {
   @Post('login')
   @HttpCode(200)
   @UseGuards(JsonOnlyGuard)
-  async login(@Body(ValidatedBody(LoginDto)) credentials: LoginDto): Promise<SessionTokens> {
-    return this.startSession(credentials);
+  async login(
+    @Body(ValidatedBody(LoginDto)) credentials: LoginDto,
+    @Headers('user-agent') userAgent: string | undefined,
+    @Ip() ip: string,
+  ): Promise<SessionTokens> {
+    return this.startSession(credentials, { userAgent, ip });
   }
 
   @Post('login_with_cookies')
@@ -33,9 +37,11 @@ export class LoginController {
   @UseGuards(JsonOnlyGuard)
   async loginWithCookies(
     @Body(ValidatedBody(LoginDto)) credentials: LoginDto,
+    @Headers('user-agent') userAgent: string | undefined,
+    @Ip() ip: string,
     @Res({ passthrough: true }) response: unknown,
   ): Promise<{ csrf: string }> {
-    const tokens = await this.startSession(credentials);
+    const tokens = await this.startSession(credentials, { userAgent, ip });
     this.cookies.set(response, tokens);
     return { csrf: tokens.csrf };
   }
@@ -58,13 +64,15 @@ export class LoginController {
     return OK;
   }
 
-  private async startSession(credentials: LoginDto): Promise<SessionTokens> {
+  /** The device is recorded with the session, so `GET /sessions` can show where the user is logged in. */
+  private async startSession(credentials: LoginDto, device: { userAgent?: string; ip?: string }): Promise<SessionTokens> {
     const user = await this.users.authenticate(credentials.email, credentials.password);
     if (!user) throw new UnauthorizedError('Invalid email or password');
     return this.sessions.login({
       payload: { user_id: user.id },
       namespace: userNamespace(user.id),
       refreshByAccessAllowed: true,
+      ...device,
     });
   }
 }

@@ -51,6 +51,24 @@ describe('Rails example sessions', () => {
       }
     });
 
+    it('marks the caller\'s session, oldest first, with the device it logged in from', async () => {
+      const first = await sample.http().post('/login').set('User-Agent', 'Phone/1.0').send({ email: SEEDED_USER.email, password: SEEDED_USER.password });
+      sample.clock.advance(1);
+      const second = await loginUser(sample);
+      const sessions = (await list(second.access)).body.sessions as ListedSession[];
+      expect(sessions.map((s) => [s.id, s.current, s.user_agent])).toEqual([
+        [sessionId(first.body), false, 'Phone/1.0'],
+        // supertest sends no User-Agent of its own.
+        [sessionId(second), true, null],
+      ]);
+      for (const session of sessions) {
+        expect(session.ip).toMatch(/127\.0\.0\.1/);
+        expectIsoDate(session.created_at);
+        expect(session.refreshed_at).toBe(session.created_at);
+        expect(session).not.toHaveProperty('csrf');
+      }
+    });
+
     it('lists by access cookie without CSRF (GET)', async () => {
       const tokens = await loginUser(sample);
       const response = await sample.http().get('/sessions').set('Cookie', cookieHeader({ [ACCESS_COOKIE]: tokens.access }));
@@ -93,6 +111,36 @@ describe('Rails example sessions', () => {
       const tokens = await loginUser(sample);
       sample.clock.advance(ACCESS_EXP + 1);
       expectUnauthorized(await list(tokens.access));
+    });
+  });
+
+  describe('DELETE /sessions/:id', () => {
+    it('ends one device of the caller and leaves the others', async () => {
+      const phone = await loginUser(sample);
+      const laptop = await loginUser(sample);
+      const response = await sample.http().delete(`/sessions/${sessionId(phone)}`).set('Authorization', laptop.access);
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({ revoked: 1 });
+      await expectFlushed(phone);
+      expect(await listedIds(laptop.access)).toEqual([sessionId(laptop)]);
+    });
+
+    it('answers 404 for another user\'s session or an unknown id, and ends nothing', async () => {
+      await createUser(sample, 'victim@example.com');
+      const victim = await loginUser(sample, { email: 'victim@example.com', password: 'password456' });
+      const attacker = await loginUser(sample);
+      for (const id of [sessionId(victim), 'no-such-session', '%2e%2e', 'x'.repeat(300)]) {
+        expect((await sample.http().delete(`/sessions/${id}`).set('Authorization', attacker.access)).status).toBe(404);
+      }
+      expect((await sample.http().get('/users/1').set('Authorization', victim.access)).status).toBe(200);
+    });
+
+    it('needs the CSRF token with a cookie', async () => {
+      const phone = await loginUser(sample);
+      const laptop = await loginUser(sample);
+      const cookie = cookieHeader({ [ACCESS_COOKIE]: laptop.access });
+      expectUnauthorized(await sample.http().delete(`/sessions/${sessionId(phone)}`).set('Cookie', cookie));
+      expect((await sample.http().delete(`/sessions/${sessionId(phone)}`).set('Cookie', cookie).set('X-CSRF-Token', laptop.csrf)).status).toBe(200);
     });
   });
 
