@@ -79,7 +79,8 @@ export class MemoryTokenStore extends TokenStore {
     const retired = session.rotation;
     if (presented.id === (presented.kind === 'refresh' ? session.refreshUid : session.accessUid)) {
       if (presented.kind === 'access' && session.accessExpiresAt === 0) return { outcome: 'refused' };
-      session.rotation = { refreshUid: session.refreshUid, accessUid: session.accessUid, rotatedAt: now };
+      // A flushed access token is not retired but dead: it must never replay the successors.
+      session.rotation = { refreshUid: session.refreshUid, accessUid: session.accessExpiresAt === 0 ? '' : session.accessUid, rotatedAt: now };
       this.apply(session, link);
       session.refreshUid = link.refreshUid;
       if (graceSeconds > 0) this.successors.set(uid, { tokens: { ...successors }, until: now + graceSeconds });

@@ -14,9 +14,23 @@
 export const SESSION_FIELDS = ['c', 'a', 'x', 'e', 't', 'n', 'r', 'l', 'd', 'f', 'p', 'q', 'o', 'u', 'i'] as const;
 const FIELD_LIST = SESSION_FIELDS.map((field) => `'${field}'`).join(', ');
 
+/** Seconds the successors key outlives the grace window, against clock skew between the app and Redis. */
+const SUCCESSORS_SLACK = 5;
+
+/** A session's keys from its id, as RedisKeys builds them: its hash, and its rotation's successors. */
 const SESSION_KEY = `
 local function session_key(prefix, uid)
   return prefix .. 's:{' .. string.sub(uid, 1, 16) .. '}' .. string.sub(uid, 17)
+end
+local function successors_key(prefix, uid)
+  return prefix .. 'g:{' .. string.sub(uid, 1, 16) .. '}' .. string.sub(uid, 17)
+end
+`;
+
+/** Whether fields { e, d } (end, idle deadline) say a session is live at \`now\`: the caller's clock rules, not only Redis's TTL. */
+const IS_LIVE = `
+local function is_live(fields, now)
+  return fields[1] and tonumber(fields[1]) > now and (not fields[2] or tonumber(fields[2]) > now)
 end
 `;
 
@@ -28,17 +42,22 @@ local function fit_index_ttl(index)
 end
 `;
 
-/** The namespace's live members: drops expired entries first, so the index never outgrows its namespace. */
-const LIVE_MEMBERS = `
+/**
+ * The namespace's live members as { uid, session key, successors key }: drops expired entries first, so the index
+ * never outgrows its namespace, and deletes members already past their end or idle deadline by \`now\`.
+ */
+const LIVE_MEMBERS = `${IS_LIVE}
 local function live_members(index, now, prefix, namespace)
+  now = tonumber(now)
   redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
   local members = {}
   for _, uid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
     local key = session_key(prefix, uid)
-    local owner = redis.call('HGET', key, 'n')
-    if owner == namespace then
-      members[#members + 1] = { uid, key }
-    elseif not owner then
+    local fields = redis.call('HMGET', key, 'e', 'd', 'n')
+    if fields[3] == namespace and is_live(fields, now) then
+      members[#members + 1] = { uid, key, successors_key(prefix, uid) }
+    elseif not fields[3] or fields[3] == namespace then
+      redis.call('DEL', key, successors_key(prefix, uid))
       redis.call('ZREM', index, uid)
     end
   end
@@ -66,12 +85,12 @@ if ARGV[6] ~= '' then
     local others = {}
     for _, member in ipairs(live_members(KEYS[2], now, ARGV[7], ARGV[6])) do
       if member[1] ~= ARGV[2] then
-        others[#others + 1] = { member[1], member[2], tonumber(redis.call('HGET', member[2], 't')) or 0 }
+        others[#others + 1] = { member[1], member[2], tonumber(redis.call('HGET', member[2], 't')) or 0, member[3] }
       end
     end
     table.sort(others, function(x, y) if x[3] ~= y[3] then return x[3] < y[3] end return x[1] < y[1] end)
     for i = 1, #others + 1 - cap do
-      redis.call('DEL', others[i][2])
+      redis.call('DEL', others[i][2], others[i][4])
       redis.call('ZREM', KEYS[2], others[i][1])
       evicted[#evicted + 1] = others[i][1]
     end
@@ -81,14 +100,7 @@ end
 return evicted
 `;
 
-/** Whether the session fields `e` and `d` (first two of a reply) say it is still live at `now`. */
-const IS_LIVE = `
-local function is_live(fields, now)
-  return fields[1] and tonumber(fields[1]) > now and (not fields[2] or tonumber(fields[2]) > now)
-end
-`;
-
-/** Writes a refresh: the access link, the last refresh time, and the idle deadline with the key's new TTL. */
+/** Writes a refresh: the access link, the last refresh time, and the idle deadline with the key's new TTL; answers the session's new end. */
 const APPLY_LINK = `
 local function apply_link(key, a, x, c, l, d)
   redis.call('HSET', key, 'a', a, 'x', x, 'c', c, 'l', l)
@@ -100,6 +112,7 @@ local function apply_link(key, a, x, c, l, d)
     redis.call('HDEL', key, 'd')
   end
   redis.call('EXPIREAT', key, live)
+  return live
 end
 `;
 
@@ -132,19 +145,21 @@ if f == ARGV[3] then return { 'rotated', redis.call('HMGET', KEYS[1], ${FIELD_LI
 local presented_refresh = ARGV[1] == 'r'
 if ARGV[2] == (presented_refresh and f or s[4]) then
   if not presented_refresh and s[5] == '0' then return { 'refused' } end
-  redis.call('HSET', KEYS[1], 'f', ARGV[3], 'p', f, 'q', s[4], 'o', ARGV[9])
-  apply_link(KEYS[1], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
+  -- A flushed access token is not retired but dead: it must never replay the successors.
+  redis.call('HSET', KEYS[1], 'f', ARGV[3], 'p', f, 'q', s[5] == '0' and '' or s[4], 'o', ARGV[9])
+  local live = apply_link(KEYS[1], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
+  redis.call('DEL', KEYS[3])
   if grace > 0 then
-    redis.call('DEL', KEYS[3])
+    -- Kept a little past the window (which \`o\` and the caller's clock judge), so that a skew between the app's
+    -- clock and Redis's cannot cut it short; never past the session itself.
     redis.call('RPUSH', KEYS[3], ARGV[11], ARGV[12])
-    redis.call('EXPIRE', KEYS[3], grace)
-  else
-    redis.call('DEL', KEYS[3])
+    redis.call('EXPIREAT', KEYS[3], math.min(now + grace + ${SUCCESSORS_SLACK}, live))
   end
   return { 'rotated', redis.call('HMGET', KEYS[1], ${FIELD_LIST}) }
 end
 local previous = presented_refresh and s[6] or s[7]
-if previous and ARGV[2] == previous then
+-- The window is judged by the caller's clock; the successors key's own TTL only frees it afterwards.
+if previous and ARGV[2] == previous and grace > 0 and s[8] and now - tonumber(s[8]) <= grace then
   local kept = redis.call('LRANGE', KEYS[3], 0, 1)
   if kept[2] then return { 'replayed', kept[1], kept[2], redis.call('HMGET', KEYS[1], ${FIELD_LIST}) } end
 end
@@ -156,17 +171,17 @@ end
 return { 'reused', s[9] }
 `;
 
-/** KEYS: session, index. ARGV: uid, now. Answers 1 if a live session was deleted. */
-export const DELETE = `${INDEX_TTL}
-local fields = redis.call('HMGET', KEYS[1], 'n', 'e')
-if not fields[2] then return 0 end
-redis.call('DEL', KEYS[1])
-if fields[1] ~= '' then
+/** KEYS: session, index, successors. ARGV: uid, now. Answers 1 if a live session was deleted. */
+export const DELETE = `${IS_LIVE}${INDEX_TTL}
+local fields = redis.call('HMGET', KEYS[1], 'e', 'd', 'n')
+if not fields[1] then return 0 end
+redis.call('DEL', KEYS[1], KEYS[3])
+if fields[3] ~= '' then
   redis.call('ZREM', KEYS[2], ARGV[1])
   fit_index_ttl(KEYS[2])
 end
-if tonumber(fields[2]) <= tonumber(ARGV[2]) then return 0 end
-return 1
+if is_live(fields, tonumber(ARGV[2])) then return 1 end
+return 0
 `;
 
 /** KEYS: index. ARGV: namespace, now, prefix, uid to keep (''). */
@@ -174,7 +189,7 @@ export const DELETE_NAMESPACE = `${SESSION_KEY}${LIVE_MEMBERS}${INDEX_TTL}
 local deleted = 0
 for _, member in ipairs(live_members(KEYS[1], ARGV[2], ARGV[3], ARGV[1])) do
   if member[1] ~= ARGV[4] then
-    redis.call('DEL', member[2])
+    redis.call('DEL', member[2], member[3])
     redis.call('ZREM', KEYS[1], member[1])
     deleted = deleted + 1
   end

@@ -131,7 +131,7 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
 
   async delete(uid: string, now: number): Promise<number> {
     if (!this.keys.isSessionId(uid)) return 0;
-    return Number(await this.run(SCRIPTS.delete, [this.keys.session(uid), this.keys.index(uid)], [uid, now]));
+    return Number(await this.run(SCRIPTS.delete, [this.keys.session(uid), this.keys.index(uid), this.keys.successors(uid)], [uid, now]));
   }
 
   async list(namespace: string, now: number): Promise<StoredSession[]> {
@@ -286,6 +286,7 @@ function sessionFields(session: StoredSession): string[] {
     ['c', session.csrf], ['a', session.accessUid], ['x', session.accessExpiresAt], ['e', session.expiresAt],
     ['t', session.createdAt], ['n', session.namespace ?? ''], ['r', session.refreshByAccessAllowed ? '1' : '0'],
     ['l', session.refreshedAt], ['d', session.idleExpiresAt || null], ['f', session.refreshUid || null],
+    ['p', session.rotation?.refreshUid ?? null], ['q', session.rotation?.accessUid ?? null], ['o', session.rotation?.rotatedAt ?? null],
     ['u', session.userAgent], ['i', session.ip],
   ];
   return fields.filter(([, value]) => value !== null).flatMap(([field, value]) => [field, String(value)]);

@@ -1,6 +1,10 @@
 import { jest } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { MalconfiguredError, RedisTokenStore, StoreUnavailableError, UnauthorizedError, type RefreshedTokens } from '../../../lib/index.js';
+import {
+  MalconfiguredError, RedisTokenStore, StoreUnavailableError, UnauthorizedError,
+  type PresentedToken, type RefreshedTokens, type RotationLink, type StoredSession, type SuccessorTokens,
+} from '../../../lib/index.js';
+import { RedisKeys } from '../../../lib/store/redis/redis-keys.js';
 import { ManualClock } from '../../support/manual-clock.js';
 import { RedisServer } from '../../support/redis-server.js';
 import { setup } from '../../support/setup.js';
@@ -327,6 +331,180 @@ describe('RedisTokenStore', () => {
       await sessions.login({ namespace: 'emoji 😀' });
       expect(await sessions.listSessions('emoji 😀')).toHaveLength(1);
       await close();
+    });
+  });
+
+  describe('rotation and idle deadline keys', () => {
+    const keys = new RedisKeys('jwt_');
+    let client: Redis;
+    let store: RedisTokenStore;
+
+    beforeEach(() => {
+      client = new Redis(server.url);
+      store = new RedisTokenStore(client);
+    });
+
+    afterEach(async () => {
+      await client.quit();
+    });
+
+    /** Real seconds: Redis expires keys by its own clock, so these tests live in the present. */
+    const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+    function stored(now: number, overrides: Partial<StoredSession> = {}): StoredSession {
+      const namespace = overrides.namespace ?? null;
+      return {
+        uid: store.createSessionId(namespace), namespace, csrf: Buffer.alloc(32, 7).toString('base64'), accessUid: 'access-0',
+        accessExpiresAt: now + 60, expiresAt: now + 1000, createdAt: now, refreshByAccessAllowed: false, refreshedAt: now,
+        idleExpiresAt: 0, refreshUid: 'refresh-0', rotation: null, userAgent: null, ip: null, ...overrides,
+      };
+    }
+
+    function link(n: number, now: number, idleExpiresAt = 0): RotationLink {
+      return { accessUid: `access-${n}`, accessExpiresAt: now + 60, csrf: Buffer.alloc(32, n).toString('base64'), refreshedAt: now, idleExpiresAt, refreshUid: `refresh-${n}` };
+    }
+
+    /** Successor tokens the size of real JWTs. */
+    function jwts(n: number): SuccessorTokens {
+      return { access: `eyJhbGciOiJIUzI1NiJ9.${'a'.repeat(500)}.access-${n}`, refresh: `eyJhbGciOiJIUzI1NiJ9.${'r'.repeat(500)}.refresh-${n}` };
+    }
+
+    const byRefresh = (id: string): PresentedToken => ({ kind: 'refresh', id });
+
+    it('keeps the successor tokens in their own key (jwt_g:{tag}…) for the grace window, plus a skew margin of 5 s', async () => {
+      const now = nowSeconds();
+      const session = stored(now, { namespace: 'rot-keys' });
+      await store.create(session, now);
+      const successors = keys.successors(session.uid);
+      expect(successors).toBe(`jwt_g:{${session.uid.slice(0, 16)}}${session.uid.slice(16)}`);
+      expect(await admin.exists(successors)).toBe(0);
+
+      expect((await store.rotate(session.uid, byRefresh('refresh-0'), link(1, now), jwts(1), 30, now)).outcome).toBe('rotated');
+      const ttl = await admin.ttl(successors);
+      expect(ttl).toBeGreaterThan(30);
+      expect(ttl).toBeLessThanOrEqual(35);
+      expect(await admin.lrange(successors, 0, -1)).toEqual([jwts(1).access, jwts(1).refresh]);
+
+      // The next rotation replaces them, with its own window; a rotation without grace keeps none.
+      expect((await store.rotate(session.uid, byRefresh('refresh-1'), link(2, now), jwts(2), 5, now)).outcome).toBe('rotated');
+      expect(await admin.ttl(successors)).toBeLessThanOrEqual(10);
+      expect(await admin.lrange(successors, 0, -1)).toEqual([jwts(2).access, jwts(2).refresh]);
+      expect((await store.rotate(session.uid, byRefresh('refresh-2'), link(3, now), jwts(3), 0, now)).outcome).toBe('rotated');
+      expect(await admin.exists(successors)).toBe(0);
+      expect(await store.rotate(session.uid, byRefresh('refresh-2'), link(4, now), jwts(4), 0, now)).toEqual({ outcome: 'reused', namespace: 'rot-keys' });
+    });
+
+    it('judges a one-second grace window by the caller\'s clock, whatever the successors key\'s TTL says; a repeat after it is a reuse', async () => {
+      const now = nowSeconds();
+      const session = stored(now, { namespace: 'rot-expiry' });
+      await store.create(session, now);
+      await store.rotate(session.uid, byRefresh('refresh-0'), link(1, now), jwts(1), 1, now);
+      const successors = keys.successors(session.uid);
+      expect(await admin.pttl(successors)).toBeLessThanOrEqual(6000);
+      expect((await store.rotate(session.uid, byRefresh('refresh-0'), link(2, now + 1), jwts(2), 1, now + 1)).outcome).toBe('replayed');
+      // The key still exists, but the window has closed by the caller's clock.
+      expect(await admin.exists(successors)).toBe(1);
+      const later = now + 2;
+      expect(await store.rotate(session.uid, byRefresh('refresh-0'), link(3, later), jwts(3), 1, later)).toEqual({ outcome: 'reused', namespace: 'rot-expiry' });
+      expect(await admin.exists(keys.session(session.uid), keys.index(session.uid))).toBe(0);
+    });
+
+    it('deletes the session key, the successors key and the index entry on a reuse, and fits the index TTL', async () => {
+      const now = nowSeconds();
+      const reused = stored(now, { namespace: 'rot-reuse', expiresAt: now + 5000 });
+      const other = stored(now, { namespace: 'rot-reuse', expiresAt: now + 1000 });
+      const alone = stored(now, { namespace: 'rot-reuse-alone' });
+      for (const session of [reused, other, alone]) await store.create(session, now);
+      const index = keys.index(reused.uid);
+      expect(await admin.ttl(index)).toBeGreaterThan(4000);
+
+      await store.rotate(reused.uid, byRefresh('refresh-0'), link(1, now), jwts(1), 30, now);
+      await store.rotate(reused.uid, byRefresh('refresh-1'), link(2, now), jwts(2), 30, now);
+      expect(await admin.exists(keys.session(reused.uid), keys.successors(reused.uid))).toBe(2);
+      expect(await store.rotate(reused.uid, byRefresh('refresh-0'), link(3, now), jwts(3), 30, now)).toEqual({ outcome: 'reused', namespace: 'rot-reuse' });
+
+      expect(await admin.exists(keys.session(reused.uid), keys.successors(reused.uid))).toBe(0);
+      expect(await admin.zscore(index, reused.uid)).toBeNull();
+      expect(await admin.zscore(index, other.uid)).toBe(String(other.expiresAt));
+      expect(await admin.ttl(index)).toBeLessThanOrEqual(1000);
+
+      // The only session of its namespace takes its index with it.
+      await store.rotate(alone.uid, byRefresh('refresh-0'), link(1, now), jwts(1), 0, now);
+      expect(await store.rotate(alone.uid, byRefresh('refresh-0'), link(2, now), jwts(2), 0, now)).toEqual({ outcome: 'reused', namespace: 'rot-reuse-alone' });
+      expect(await admin.exists(keys.session(alone.uid), keys.index(alone.uid))).toBe(0);
+    });
+
+    it('keeps a rotating session record small: ids and times only, never a stored token', async () => {
+      const now = nowSeconds();
+      const session = stored(now, { namespace: 'rot-size', userAgent: 'Mozilla/5.0 (X11; Linux x86_64)', ip: '203.0.113.7', idleExpiresAt: now + 600 });
+      await store.create(session, now);
+      for (let n = 1; n <= 50; n++) {
+        const result = await store.rotate(session.uid, byRefresh(`refresh-${n - 1}`), link(n, now, now + 600), jwts(n), 30, now);
+        expect(result.outcome).toBe('rotated');
+      }
+
+      const key = keys.session(session.uid);
+      const record = await admin.hgetall(key);
+      expect(Object.keys(record).sort()).toEqual(['a', 'c', 'd', 'e', 'f', 'i', 'l', 'n', 'o', 'p', 'q', 'r', 't', 'u', 'x']);
+      for (const [field, value] of Object.entries(record)) {
+        expect({ field, length: await admin.hstrlen(key, field) }).toEqual({ field, length: value.length });
+        expect({ field, small: value.length <= 64, jwt: value.includes('eyJ') }).toEqual({ field, small: true, jwt: false });
+      }
+      expect(Number(await admin.call('MEMORY', 'USAGE', key))).toBeLessThan(1024);
+      // Only the last rotation's two successors are kept, however many rotations there were.
+      expect(await admin.llen(keys.successors(session.uid))).toBe(2);
+    });
+
+    it('expires a session key at its idle deadline, moved by each relink or rotation, never past its absolute end', async () => {
+      const now = nowSeconds();
+      const session = stored(now, { idleExpiresAt: now + 100, expiresAt: now + 1000 });
+      await store.create(session, now);
+      const key = keys.session(session.uid);
+      expect(await admin.expiretime(key)).toBe(now + 100);
+
+      expect(await store.relink(session.uid, 'access-0', link(1, now, now + 200), now)).toMatchObject({ idleExpiresAt: now + 200 });
+      expect(await admin.expiretime(key)).toBe(now + 200);
+      expect(await store.relink(session.uid, 'access-1', link(2, now, 0), now)).toMatchObject({ idleExpiresAt: 0 });
+      expect(await admin.expiretime(key)).toBe(now + 1000);
+      expect(await admin.hexists(key, 'd')).toBe(0);
+
+      expect((await store.rotate(session.uid, byRefresh('refresh-0'), link(3, now, now + 300), jwts(3), 30, now)).outcome).toBe('rotated');
+      expect(await admin.expiretime(key)).toBe(now + 300);
+      expect((await store.rotate(session.uid, byRefresh('refresh-3'), link(4, now, now + 5000), jwts(4), 30, now)).outcome).toBe('rotated');
+      expect(await admin.expiretime(key)).toBe(now + 1000);
+      const ttl = await admin.ttl(key);
+      expect(ttl).toBeGreaterThan(990);
+      expect(ttl).toBeLessThanOrEqual(1000);
+    });
+
+    // Fixed bug: ROTATE (lib/store/redis/redis-scripts.ts) gives the successors key `EXPIRE grace` whatever the session's own
+    // end, so the key (holding two signed JWTs) outlives a session that ends within the grace window; the class TSDoc
+    // of RedisTokenStore promises "every key with a TTL no longer than its session's life". Low severity: the tokens
+    // are refused once their session is gone.
+    it('never lets the successors key outlive its session', async () => {
+      const now = nowSeconds();
+      const session = stored(now, { expiresAt: now + 5 });
+      await store.create(session, now);
+      await store.rotate(session.uid, byRefresh('refresh-0'), link(1, now), jwts(1), 60, now);
+      expect(await admin.ttl(keys.successors(session.uid))).toBeLessThanOrEqual(await admin.ttl(keys.session(session.uid)));
+    });
+
+    // Fixed bug: DELETE, DELETE_NAMESPACE and CREATE's cap eviction (lib/store/redis/redis-scripts.ts) delete the session key
+    // but not its successors key, so after a logout, a namespace flush or an eviction, the last rotation's successor
+    // JWTs stay in Redis for the rest of the grace window (a reuse does delete them). Low severity: hygiene, since a
+    // session that is gone never replays them.
+    it('deletes the successors key with its session on logout, namespace flush and cap eviction', async () => {
+      const now = nowSeconds();
+      const [loggedOut, flushed, evicted] = ['rot-logout', 'rot-flush', 'rot-evict'].map((namespace) => stored(now, { namespace }));
+      for (const session of [loggedOut, flushed, evicted]) {
+        await store.create(session, now);
+        await store.rotate(session.uid, byRefresh('refresh-0'), link(1, now), jwts(1), 30, now);
+      }
+      expect(await store.delete(loggedOut.uid, now)).toBe(1);
+      expect(await store.deleteNamespace('rot-flush', now)).toBe(1);
+      expect(await store.create(stored(now + 1, { namespace: 'rot-evict' }), now, { maxPerNamespace: 1 })).toEqual([evicted.uid]);
+      const left = await Promise.all([loggedOut, flushed, evicted].map(async ({ uid }) => ({ uid, successors: await admin.exists(keys.successors(uid)) })));
+      expect(left).toEqual([loggedOut, flushed, evicted].map(({ uid }) => ({ uid, successors: 0 })));
     });
   });
 });
