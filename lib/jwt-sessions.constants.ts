@@ -14,6 +14,8 @@ export const DEFAULT_REFRESH_GRACE = 5;
 export const MAX_REFRESH_GRACE = 300;
 /** Longest token, cookie value or CSRF header we read; anything longer is refused before any parsing. */
 export const DEFAULT_MAX_TOKEN_LENGTH = 8192;
+/** Verified tokens remembered per module: a few MB at most, enough for every token live in a busy instance's hour. */
+export const DEFAULT_VERIFIED_TOKEN_CACHE_SIZE = 10_000;
 /** What browsers keep of one cookie, name and value together (RFC 6265 §6.1's minimum, and Chrome's maximum). */
 export const MAX_COOKIE_BYTES = 4096;
 

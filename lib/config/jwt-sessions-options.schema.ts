@@ -130,6 +130,9 @@ export class JwtSessionsOptionsSchema {
   @IsOptional() @IsInt() @Min(256) @Max(65536)
   maxTokenLength?: number;
 
+  @IsOptional() @IsInt() @Min(0) @Max(1_000_000)
+  verifiedTokenCacheSize?: number;
+
   @IsOptional() @ValidateNested()
   verify?: TokenClaimsSchema;
 

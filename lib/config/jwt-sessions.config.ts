@@ -48,6 +48,8 @@ export class JwtSessionsConfig {
     readonly maxTokenLength: number,
     readonly cookieOptions: CookieSettings,
     readonly policy: SessionPolicy,
+    /** Verified tokens remembered so a repeat skips the signature check; 0 turns the cache off. */
+    readonly verifiedTokenCacheSize: number,
   ) {
     Object.freeze(this);
   }

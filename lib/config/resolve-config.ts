@@ -3,7 +3,7 @@ import { MalconfiguredError } from '../errors/jwt-sessions.errors.js';
 import type { JwtSessionsModuleOptions, SigningKeyOptions } from '../interfaces/jwt-sessions-options.interface.js';
 import {
   DEFAULT_ACCESS_EXPIRES_IN, DEFAULT_ACCESS_HEADER, DEFAULT_ALGORITHM, DEFAULT_CSRF_HEADER,
-  DEFAULT_MAX_TOKEN_LENGTH, DEFAULT_REFRESH_EXPIRES_IN, DEFAULT_REFRESH_GRACE, DEFAULT_REFRESH_HEADER,
+  DEFAULT_MAX_TOKEN_LENGTH, DEFAULT_REFRESH_EXPIRES_IN, DEFAULT_VERIFIED_TOKEN_CACHE_SIZE, DEFAULT_REFRESH_GRACE, DEFAULT_REFRESH_HEADER,
 } from '../jwt-sessions.constants.js';
 import { importKeyring } from '../tokens/keyring.js';
 import { JwtSessionsOptionsSchema, SessionCookieSchema, TokenClaimsSchema } from './jwt-sessions-options.schema.js';
@@ -36,6 +36,7 @@ export async function resolveJwtSessionsConfig(options: JwtSessionsModuleOptions
     options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH,
     cookies.settings,
     resolvePolicy(options),
+    options.verifiedTokenCacheSize ?? DEFAULT_VERIFIED_TOKEN_CACHE_SIZE,
   );
 }
 

@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
-import { Clock } from '../clock/clock.js';
+import { Clock, toSeconds } from '../clock/clock.js';
 import { JwtSessionsConfig } from '../config/jwt-sessions.config.js';
 import { ClaimsVerificationError, ExpiredError, UnauthorizedError } from '../errors/jwt-sessions.errors.js';
 import type { TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
 import type { TokenType } from '../interfaces/session.interface.js';
 import { readCompactJws } from './compact-jws.js';
 import { mergeClaims } from './merge-claims.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
 
 /** Signed `typ` header of each token kind, so one kind is never accepted as the other. */
 const TYP: Record<TokenType, string> = { access: 'at+jwt', refresh: 'rt+jwt' };
@@ -25,10 +26,14 @@ export interface VerifyOptions {
  */
 @Injectable()
 export class TokenCodec {
+  private readonly verified: VerifiedTokenCache;
+
   constructor(
     private readonly config: JwtSessionsConfig,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.verified = new VerifiedTokenCache(config.verifiedTokenCacheSize);
+  }
 
   /** Signs the claims; `iss` and `aud` default to the module's `verify` values, so its tokens pass its own checks. */
   sign(claims: JWTPayload, type: TokenType): Promise<string> {
@@ -43,11 +48,22 @@ export class TokenCodec {
   }
 
   async verify(token: unknown, type: TokenType, options: VerifyOptions = {}): Promise<JWTPayload> {
+    const claims = mergeClaims(this.config.verify, options.claims);
+    // Only tokens checked in full are cached (not those whose expiry was waived), under the checks they passed.
+    const cacheKey = typeof token === 'string' && !options.allowExpired ? `${type}\n${JSON.stringify(claims)}\n${token}` : undefined;
+    const cached = cacheKey === undefined ? undefined : this.verified.get(cacheKey, this.now());
+    if (cached !== undefined) return cached;
+    const payload = await this.verifyFully(token, type, claims, options.allowExpired === true);
+    // A token passes until its exp (plus leeway) has passed: nbf and iat, once passed, stay passed.
+    if (cacheKey !== undefined) this.verified.set(cacheKey, payload, (payload.exp as number) + (claims.leeway ?? 0));
+    return payload;
+  }
+
+  private async verifyFully(token: unknown, type: TokenType, claims: TokenClaimsOptions, allowExpired: boolean): Promise<JWTPayload> {
     const { compact, kid } = readCompactJws(token, this.config.maxTokenLength);
     // The kid only selects among configured keys; the key fixes the one algorithm accepted, whatever the token says.
     const key = this.config.keys.verifierFor(kid);
     if (key === undefined) throw new UnauthorizedError('Token cannot be verified');
-    const claims = mergeClaims(this.config.verify, options.claims);
     const { algorithm, verifyKey } = key;
     let payload: JWTPayload;
     try {
@@ -63,11 +79,15 @@ export class TokenCodec {
       }));
     } catch (error) {
       // jose checks the signature, typ, iss, sub, aud and nbf before exp, so an expired token's payload is trustworthy.
-      if (!(options.allowExpired && error instanceof errors.JWTExpired && error.claim === 'exp')) throw toSessionError(error);
+      if (!(allowExpired && error instanceof errors.JWTExpired && error.claim === 'exp')) throw toSessionError(error);
       payload = error.payload;
     }
     assertIssuedInThePast(payload, this.clock.now(), claims.leeway ?? 0);
     return payload;
+  }
+
+  private now(): number {
+    return toSeconds(this.clock.now());
   }
 }
 

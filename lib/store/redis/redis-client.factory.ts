@@ -16,11 +16,14 @@ export function createRedisClient(options: RedisStoreOptions, env: NodeJS.Proces
   const common: RedisOptions = {
     commandTimeout: options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT,
     maxRetriesPerRequest: 1,
+    // Concurrent requests' lookups share one write to the socket: far less CPU per command under load.
+    enableAutoPipelining: true,
     ...(options.tls !== undefined ? { tls: options.tls } : {}),
     ...options.redisOptions,
   };
   if (options.cluster) {
     return new Cluster(options.cluster, {
+      enableAutoPipelining: true,
       ...options.clusterOptions,
       redisOptions: { ...common, ...options.clusterOptions?.redisOptions },
     });

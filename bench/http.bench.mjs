@@ -1,0 +1,140 @@
+// HTTP throughput of a guarded route next to the same route unguarded, on Express and on Fastify.
+// Each setup runs in its own server process; the load generator (autocannon) runs here, in another process, with
+// 50 connections spread over 1 000 live sessions. Rounds are interleaved: in each round, each adapter's unguarded
+// baseline is measured right before its guarded setups, and every ratio is taken within its round.
+// Run: npm run bench:http   (BENCH_ROUNDS, default 8; BENCH_DURATION seconds per run, default 5)
+import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ADAPTERS as ALL_ADAPTERS, BASELINE, SETUPS as ALL_SETUPS } from '../dist/bench/http/setups.js';
+import { freePort, machine, startRedis, summarize } from './lib/http-support.mjs';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const CONNECTIONS = 50;
+/** BENCH_ADAPTERS / BENCH_SETUPS narrow a run (the unguarded baseline always runs). */
+const only = (list, variable) => (process.env[variable] ? list.filter((item) => process.env[variable].split(',').includes(item)) : list);
+const ADAPTERS = only(ALL_ADAPTERS, 'BENCH_ADAPTERS');
+const chosen = only(ALL_SETUPS, 'BENCH_SETUPS');
+const SETUPS = ALL_SETUPS.filter((setup) => chosen.includes(setup) || chosen.some((other) => BASELINE[other] === setup));
+const BASELINES = SETUPS.filter((setup) => BASELINE[setup] === setup);
+
+const redis = await startRedis();
+const servers = [];
+
+/** Starts one setup's server and reads the credentials it wrote. */
+async function startServer(adapter, setup) {
+  const port = await freePort();
+  const file = join(tmpdir(), `bench-${adapter}-${setup}-${process.pid}.json`);
+  const child = spawn(process.execPath, ['dist/bench/http/server.js'], {
+    env: { ...process.env, BENCH_ADAPTER: adapter, BENCH_SETUP: setup, BENCH_PORT: String(port), BENCH_CREDENTIALS: file, REDIS_URL: redis.url },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise((resolve, reject) => {
+    child.stdout.on('data', (chunk) => { if (String(chunk).includes('ready')) resolve(); });
+    child.on('exit', (code) => reject(new Error(`${adapter}/${setup} server exited with ${code}`)));
+  });
+  const server = { adapter, setup, child, url: `http://127.0.0.1:${port}`, credentials: JSON.parse(readFileSync(file, 'utf8')) };
+  servers.push(server);
+  return server;
+}
+
+/** One autocannon run; each request takes the next session's headers, so all 1 000 sessions are used. */
+async function load(server, duration) {
+  const { method, path, sessions } = server.credentials;
+  let next = 0;
+  const result = await autocannon({
+    url: server.url,
+    connections: CONNECTIONS,
+    duration,
+    requests: [{
+      method,
+      path,
+      setupRequest: (request) => ({ ...request, headers: { ...request.headers, ...sessions[next++ % sessions.length] } }),
+    }],
+  });
+  const failures = result.non2xx + result.errors + result.timeouts;
+  if (failures > 0) throw new Error(`${server.adapter}/${server.setup}: ${failures} failed requests of ${result.requests.total}`);
+  return result.requests.average;
+}
+
+try {
+  const byKey = new Map();
+  for (const adapter of ADAPTERS) for (const setup of SETUPS) byKey.set(`${adapter}/${setup}`, await startServer(adapter, setup));
+  // Warm every server up (JIT, connection pools) before anything is measured.
+  for (const server of servers) await load(server, 2);
+
+  const rounds = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const measured = {};
+    for (const adapter of round % 2 === 0 ? ADAPTERS : [...ADAPTERS].reverse()) {
+      // The baselines first, then the guarded setups in an order that turns each round.
+      const guarded = SETUPS.filter((setup) => !BASELINES.includes(setup));
+      const order = [...BASELINES, ...guarded.slice(round % guarded.length), ...guarded.slice(0, round % guarded.length)];
+      for (const setup of order) measured[`${adapter}/${setup}`] = await load(byKey.get(`${adapter}/${setup}`), DURATION);
+    }
+    rounds.push(measured);
+    process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`);
+  }
+
+  const rows = [];
+  for (const adapter of ADAPTERS) {
+    for (const setup of SETUPS) {
+      const rps = rounds.map((round) => round[`${adapter}/${setup}`]);
+      const ratios = rounds.map((round) => round[`${adapter}/${setup}`] / round[`${adapter}/${BASELINE[setup]}`]);
+      rows.push({ adapter, setup, baseline: BASELINE[setup], rps: summarize(rps), ratio: summarize(ratios) });
+    }
+  }
+  const report = {
+    machine: { ...machine(), redis: redis.version },
+    command: 'npm run bench:http',
+    settings: { rounds: ROUNDS, durationSeconds: DURATION, connections: CONNECTIONS, sessions: 1000 },
+    rows,
+  };
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/http.json', `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nHTTP, ${ROUNDS} interleaved rounds of ${DURATION} s, ${CONNECTIONS} connections, 1 000 sessions (medians, [min-max])\n`);
+  console.log('| adapter | setup | req/s | × its unguarded route |');
+  console.log('|---|---|---|---|');
+  for (const row of rows) {
+    const ratio = row.setup === row.baseline ? 'baseline' : `${row.ratio.median.toFixed(2)} [${row.ratio.min.toFixed(2)}-${row.ratio.max.toFixed(2)}] × ${row.baseline}`;
+    console.log(`| ${row.adapter} | ${row.setup} | ${Math.round(row.rps.median)} [${Math.round(row.rps.min)}-${Math.round(row.rps.max)}] | ${ratio} |`);
+  }
+  writeFileSync('bench/results/http.svg', barChart(rows));
+} finally {
+  for (const server of servers) server.child.kill('SIGTERM');
+  await redis.stop();
+}
+
+/** A grouped bar chart of median requests/s per setup and adapter, written as plain SVG (no external service). */
+function barChart(rows) {
+  const width = 760, barHeight = 16, gap = 6, left = 170, right = 90;
+  const max = Math.max(...rows.map((row) => row.rps.median));
+  const colors = { express: '#4c78a8', fastify: '#f58518' };
+  const setups = [...new Set(rows.map((row) => row.setup))];
+  const groupHeight = ADAPTERS.length * (barHeight + 2) + gap;
+  const height = 40 + setups.length * groupHeight + 30;
+  const scale = (value) => ((width - left - right) * value) / max;
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<text x="${left}" y="20" font-weight="bold">Requests/s, median of ${ROUNDS} interleaved rounds (${CONNECTIONS} connections, 1 000 sessions)</text>`];
+  setups.forEach((setup, i) => {
+    const top = 34 + i * groupHeight;
+    parts.push(`<text x="${left - 8}" y="${top + groupHeight / 2}" text-anchor="end">${setup}</text>`);
+    ADAPTERS.forEach((adapter, j) => {
+      const row = rows.find((candidate) => candidate.setup === setup && candidate.adapter === adapter);
+      if (!row) return;
+      const y = top + j * (barHeight + 2);
+      const label = row.setup === row.baseline ? '' : ` (${row.ratio.median.toFixed(2)}×)`;
+      parts.push(`<rect x="${left}" y="${y}" width="${scale(row.rps.median).toFixed(1)}" height="${barHeight}" fill="${colors[adapter]}"/>`);
+      parts.push(`<text x="${(left + scale(row.rps.median) + 4).toFixed(1)}" y="${y + barHeight - 4}">${Math.round(row.rps.median)}${label}</text>`);
+    });
+  });
+  ADAPTERS.forEach((adapter, j) => {
+    parts.push(`<rect x="${left + j * 110}" y="${height - 22}" width="12" height="12" fill="${colors[adapter]}"/>`);
+    parts.push(`<text x="${left + j * 110 + 16}" y="${height - 12}">${adapter}</text>`);
+  });
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}
