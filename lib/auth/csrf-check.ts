@@ -1,9 +1,12 @@
 import { Injectable } from '@nestjs/common';
+import { Clock, toSeconds } from '../clock/clock.js';
 import { JwtSessionsConfig } from '../config/jwt-sessions.config.js';
 import { isCrossSite } from '../csrf/cross-site.js';
 import { isValidCsrf } from '../csrf/csrf-token.js';
 import { UnauthorizedError } from '../errors/jwt-sessions.errors.js';
 import { SessionEvents } from '../events/session-events.js';
+import type { TokenType } from '../interfaces/session.interface.js';
+import type { AuthorizedToken } from '../session/session.service.js';
 import type { StoredSession } from '../store/stored-session.js';
 import type { SessionRequest } from '../transport/session-request.js';
 import { headerValue, needsCsrf, type LocatedToken } from '../transport/token-extractor.js';
@@ -19,14 +22,30 @@ export class CsrfCheck {
   constructor(
     private readonly config: JwtSessionsConfig,
     private readonly events: SessionEvents,
+    private readonly clock: Clock,
   ) {}
 
-  assert(request: SessionRequest, found: LocatedToken, session: StoredSession): void {
+  assert(request: SessionRequest, found: LocatedToken, authorized: AuthorizedToken, type: TokenType): void {
+    const { session } = authorized;
     if (!needsCsrf(request, found)) return;
     if (this.config.cookieOptions.rejectCrossSite && isCrossSite(request, this.config.cookieOptions)) {
       this.refuse(session, 'Cross-site request refused');
     }
-    if (!isValidCsrf(session.csrf, headerValue(request, this.config.headers.csrf))) this.refuse(session, 'CSRF token is invalid');
+    const presented = headerValue(request, this.config.headers.csrf);
+    if (isValidCsrf(session.csrf, presented)) return;
+    // A second tab repeating a cookie refresh within the grace window still holds the CSRF token of the retired token.
+    const retired = this.retiredInGrace(authorized, type);
+    if (retired === null || !isValidCsrf(retired, presented)) this.refuse(session, 'CSRF token is invalid');
+  }
+
+  /** The CSRF secret retired with the presented token, while its rotation's grace window is open; else null. */
+  private retiredInGrace({ payload, session }: AuthorizedToken, type: TokenType): string | null {
+    const retired = session.rotation;
+    const grace = this.config.policy.refreshGracePeriod;
+    if (!this.config.policy.rotateRefreshTokens || retired === null || grace === 0) return null;
+    if (toSeconds(this.clock.now()) - retired.rotatedAt > grace) return null;
+    const id = type === 'refresh' ? payload.rid : payload.uid;
+    return id === (type === 'refresh' ? retired.refreshUid : retired.accessUid) && retired.csrf !== '' ? retired.csrf : null;
   }
 
   private refuse(session: StoredSession, message: string): never {

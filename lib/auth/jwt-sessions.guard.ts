@@ -44,8 +44,9 @@ export class JwtSessionsGuard implements CanActivate {
     const found = findToken(request, type, rule.transport, this.config);
     if (!found) throw new UnauthorizedError('Token is not found');
     const claims = routeClaims(this.reflector, context, rule.claims);
-    const { payload, session } = await AUTHORIZERS[rule.mode](this.sessions, found.token, claims);
-    this.csrf.assert(request, found, session);
+    const authorized = await AUTHORIZERS[rule.mode](this.sessions, found.token, claims);
+    const { payload, session } = authorized;
+    this.csrf.assert(request, found, authorized, type);
     const authContext: AuthContext = { type, token: found.token, source: found.source, payload, session: sessionView(session) };
     Object.defineProperty(request, AUTH_CONTEXT, { value: authContext, configurable: true });
     return true;

@@ -36,8 +36,8 @@ export class TokenPayloadPipe implements PipeTransform<PayloadQuery, Promise<unk
     const request = query.request as SessionRequest;
     const found = findToken(request, 'access', 'auto', this.config);
     if (!found) return pick({}, query.field);
-    const { payload, session } = await this.sessions.authorizeAccess(found.token, routeClaims(this.reflector, query.context));
-    this.csrf.assert(request, found, session);
-    return pick(payload, query.field);
+    const authorized = await this.sessions.authorizeAccess(found.token, routeClaims(this.reflector, query.context));
+    this.csrf.assert(request, found, authorized, 'access');
+    return pick(authorized.payload, query.field);
   }
 }

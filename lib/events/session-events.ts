@@ -52,6 +52,17 @@ export class SessionEvents {
   }
 
   private report(event: SessionEvent, error: unknown): void {
-    this.logger.error(`A ${event.type} listener failed: ${(error as Error)?.message ?? error}`);
+    // Whatever was thrown (a Symbol, a null-prototype object, an error whose message getter throws), reporting it must not throw.
+    let reason = 'a value that is not an Error';
+    try {
+      if (error instanceof Error) reason = String(error.message);
+    } catch {
+      // keep the generic reason
+    }
+    try {
+      this.logger.error(`A ${event.type} listener failed: ${reason}`);
+    } catch {
+      // a broken logger must not fail the request either
+    }
   }
 }

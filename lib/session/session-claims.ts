@@ -43,7 +43,9 @@ const MAX_CLIENT_DETAIL = 512;
 export function clientDetail(value: string | undefined, option: string): string | null {
   if (value === undefined || value === '') return null;
   if (typeof value !== 'string' || LONE_SURROGATE.test(value)) throw new InvalidPayloadError(`${option} must be a well-formed string`);
-  return value.slice(0, MAX_CLIENT_DETAIL);
+  const cut = value.slice(0, MAX_CLIENT_DETAIL);
+  // Never keep half of a surrogate pair the cut went through.
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
 }
 
 /** A lifetime in whole seconds (one to MAX_LIFETIME), or an InvalidPayloadError naming the option. @internal */

@@ -9,6 +9,7 @@ import type { SessionPayload } from '../interfaces/token-payload.interface.js';
 import type { AccessLink, PresentedToken, StoredSession } from '../store/stored-session.js';
 import { TokenStore } from '../store/token-store.js';
 import { appClaims, lifetime } from './session-claims.js';
+import { openSuccessors, sealSuccessors } from './successor-seal.js';
 import { newTokenId, TokenIssuer } from './token-issuer.js';
 
 /**
@@ -31,22 +32,24 @@ export class SessionRefresher {
    * under rotation.
    */
   async refresh(
-    session: StoredSession, presented: PresentedToken, options: RefreshOptions<SessionPayload>, refreshClaims: Record<string, unknown>,
+    session: StoredSession, presented: Presented, options: RefreshOptions<SessionPayload>, refreshClaims: Record<string, unknown>,
   ): Promise<RefreshedTokens> {
     const rotating = this.config.policy.rotateRefreshTokens;
-    // A repeat within the grace window replays what the first request got: its session no longer looks early.
-    if (!rotating || isCurrent(session, presented)) await this.checkEarlyRefresh(session, options.onEarlyRefresh);
+    await this.checkEarlyRefresh(session, earlyUntil(session, presented, rotating), options.onEarlyRefresh);
     const now = this.now();
     const link = this.nextLink(session, options, now);
     const next: StoredSession = { ...session, ...link, refreshUid: rotating ? newTokenId() : session.refreshUid };
     const access = await this.issuer.access(appClaims(options.payload, 'payload'), next, now);
     if (!rotating) return this.relink(session, link, access);
     const refresh = await this.issuer.refresh(refreshClaims, next, now);
-    const result = await this.store.rotate(session.uid, presented, { ...link, refreshUid: next.refreshUid }, { access, refresh }, this.config.policy.refreshGracePeriod, now);
+    const sealed = sealSuccessors({ access, refresh }, presented.token, session.uid);
+    const result = await this.store.rotate(session.uid, presented, { ...link, refreshUid: next.refreshUid }, sealed, this.config.policy.refreshGracePeriod, now);
     switch (result.outcome) {
       case 'rotated':
       case 'replayed': {
-        const tokens = result.outcome === 'rotated' ? { access, refresh } : result.tokens;
+        // Replayed successors open only for the very token that rotated: a retired token of the other kind gets none.
+        const tokens = result.outcome === 'rotated' ? { access, refresh } : openSuccessors(result.tokens, presented.token, session.uid);
+        if (tokens === null) throw new UnauthorizedError('Session was refreshed meanwhile with another token');
         this.emitRefreshed(result.session, true, result.outcome === 'replayed');
         return {
           csrf: maskCsrfSecret(result.session.csrf),
@@ -69,24 +72,24 @@ export class SessionRefresher {
    * the grace window (or two generations old) revokes the whole session, as a stolen token's use must.
    */
   async assertHonoured(session: StoredSession, presented: PresentedToken): Promise<void> {
-    if (!this.config.policy.rotateRefreshTokens) return;
-    if (isCurrent(session, presented)) {
-      // After "flush access tokens only", the latest access token may not refresh by access either.
-      if (presented.kind === 'access' && session.accessExpiresAt === 0) throw new UnauthorizedError('Access tokens of this session were flushed');
-      return;
+    // Without rotation, a refresh token a rotation retired stays retired (a module that rotated shared the store).
+    if (!this.config.policy.rotateRefreshTokens && (presented.kind === 'access' || session.refreshUid === '')) return;
+    // After "flush access tokens only", no access token of the session refreshes by access, the retired one included.
+    if (presented.kind === 'access' && session.accessExpiresAt === 0 && (isCurrent(session, presented) || this.inGrace(session, presented))) {
+      throw new UnauthorizedError('Access tokens of this session were flushed');
     }
-    if (this.inGrace(session, presented)) return;
+    if (isCurrent(session, presented) || this.inGrace(session, presented)) return;
     // A token retired at the time of reading stays retired: deleting on this reading is never wrong.
     await this.store.delete(session.uid, this.now());
     this.reportReuse(session.uid, session.namespace, presented);
     throw new UnauthorizedError('Refresh token was reused: the session is revoked');
   }
 
-  /** Emits `refresh.early` when the session's access token is still live, and lets the app's callback decide. */
-  async checkEarlyRefresh(session: StoredSession, callback: EarlyRefreshCallback | undefined): Promise<void> {
-    if (session.accessExpiresAt === 0 || session.accessExpiresAt <= this.now()) return;
+  /** Emits `refresh.early` when an access token is still live until `accessExpiresAt`, and lets the app's callback decide. */
+  private async checkEarlyRefresh(session: StoredSession, accessExpiresAt: number, callback: EarlyRefreshCallback | undefined): Promise<void> {
+    if (accessExpiresAt === 0 || accessExpiresAt <= this.now()) return;
     this.events.emit({ type: 'refresh.early', sessionId: session.uid, namespace: session.namespace });
-    if (callback) await callback(session.uid, dateOf(session.accessExpiresAt));
+    if (callback) await callback(session.uid, dateOf(accessExpiresAt));
   }
 
   /** The idle deadline of a session used at `now`, or 0 without an idle timeout. */
@@ -117,7 +120,7 @@ export class SessionRefresher {
   private inGrace(session: StoredSession, presented: PresentedToken): boolean {
     const retired = session.rotation;
     const grace = this.config.policy.refreshGracePeriod;
-    return retired !== null && grace > 0 && this.now() - retired.rotatedAt <= grace
+    return this.config.policy.rotateRefreshTokens && retired !== null && grace > 0 && this.now() - retired.rotatedAt <= grace
       && presented.id === (presented.kind === 'refresh' ? retired.refreshUid : retired.accessUid);
   }
 
@@ -135,7 +138,23 @@ export class SessionRefresher {
   }
 }
 
+/** The token presented for a refresh: its kind and id, the token itself (which seals the successors), and its expiry. */
+export interface Presented extends PresentedToken {
+  token: string;
+  expiresAt: number;
+}
+
 /** Whether the presented token is the session's current one of its kind. */
 function isCurrent(session: StoredSession, presented: PresentedToken): boolean {
   return presented.id === (presented.kind === 'refresh' ? session.refreshUid : session.accessUid);
+}
+
+/**
+ * Until when the refresh counts as early (the gem's hijack signal): while the session's current access token is live
+ * (0 once flushed). A repeat within the grace window replays what the first request got and is not early again,
+ * unless it presents a retired access token that is itself still live: a stolen one must face the same check.
+ */
+function earlyUntil(session: StoredSession, presented: Presented, rotating: boolean): number {
+  if (!rotating || isCurrent(session, presented)) return session.accessExpiresAt;
+  return presented.kind === 'access' ? presented.expiresAt : 0;
 }

@@ -87,7 +87,8 @@ export class SessionService {
   async refresh<P extends SessionPayload>(refreshToken: string, options: RefreshOptions<P> = {}): Promise<RefreshedTokens> {
     const { payload, session } = await this.authorizeRefresh(refreshToken, options.claims);
     const refreshClaims = appClaims(options.refreshPayload ?? payload, 'refreshPayload');
-    return this.refresher.refresh(session, { kind: 'refresh', id: refreshIdOf(payload) }, options, refreshClaims);
+    const presented = { kind: 'refresh' as const, id: refreshIdOf(payload), token: refreshToken, expiresAt: payload.exp };
+    return this.refresher.refresh(session, presented, options, refreshClaims);
   }
 
   /**
@@ -105,7 +106,8 @@ export class SessionService {
       await options.onEarlyRefresh(session.uid, dateOf(session.accessExpiresAt));
     }
     const refreshClaims = appClaims(options.refreshPayload ?? options.payload, 'refreshPayload');
-    return this.refresher.refresh(session, { kind: 'access', id: payload.uid }, options, refreshClaims);
+    const presented = { kind: 'access' as const, id: payload.uid, token: accessToken, expiresAt: payload.exp };
+    return this.refresher.refresh(session, presented, options, refreshClaims);
   }
 
   /** Flushes the session of a refresh token (logout); answers the number flushed. */

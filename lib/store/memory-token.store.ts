@@ -80,7 +80,9 @@ export class MemoryTokenStore extends TokenStore {
     if (presented.id === (presented.kind === 'refresh' ? session.refreshUid : session.accessUid)) {
       if (presented.kind === 'access' && session.accessExpiresAt === 0) return { outcome: 'refused' };
       // A flushed access token is not retired but dead: it must never replay the successors.
-      session.rotation = { refreshUid: session.refreshUid, accessUid: session.accessExpiresAt === 0 ? '' : session.accessUid, rotatedAt: now };
+      session.rotation = {
+        refreshUid: session.refreshUid, accessUid: session.accessExpiresAt === 0 ? '' : session.accessUid, csrf: session.csrf, rotatedAt: now,
+      };
       this.apply(session, link);
       session.refreshUid = link.refreshUid;
       if (graceSeconds > 0) this.successors.set(uid, { tokens: { ...successors }, until: now + graceSeconds });
@@ -89,6 +91,7 @@ export class MemoryTokenStore extends TokenStore {
     }
     const kept = this.successors.get(uid);
     const previous = presented.kind === 'refresh' ? retired?.refreshUid : retired?.accessUid;
+    if (presented.kind === 'access' && presented.id === previous && session.accessExpiresAt === 0) return { outcome: 'refused' };
     // Successors are kept only for the grace window of the last rotation, so they exist only while a repeat may replay.
     if (retired && presented.id === previous && kept !== undefined && kept.until >= now) {
       return { outcome: 'replayed', session: copy(session), tokens: { ...kept.tokens } };

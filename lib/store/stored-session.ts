@@ -32,10 +32,12 @@ export interface StoredSession {
   ip: string | null;
 }
 
-/** The token ids a rotation retired, and when. @publicApi */
+/** The token ids a rotation retired, the CSRF secret that went with them, and when. @publicApi */
 export interface RetiredTokens {
   refreshUid: string;
   accessUid: string;
+  /** Still accepted with the retired token within the grace window, so a second tab's repeat passes its CSRF check. */
+  csrf: string;
   rotatedAt: number;
 }
 
@@ -51,7 +53,11 @@ export interface PresentedToken {
   id: string;
 }
 
-/** The successor tokens a rotation issued, kept for the grace window so that a repeat gets the same ones. @publicApi */
+/**
+ * The successor tokens a rotation issued, kept for the grace window so that a repeat gets the same ones. The module
+ * hands the store sealed values (encrypted under a key only the presented token gives), which the store keeps as
+ * they are. @publicApi
+ */
 export interface SuccessorTokens {
   access: string;
   refresh: string;

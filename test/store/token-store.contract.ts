@@ -175,7 +175,7 @@ export function describeTokenStoreContract(name: string, make: () => Promise<Sto
 
     /** The session as a rotation from `before` through `link` at `at` leaves it. */
     function rotated(before: StoredSession, link: RotationLink, at: number): StoredSession {
-      return { ...before, ...link, rotation: { refreshUid: before.refreshUid, accessUid: before.accessUid, rotatedAt: at } };
+      return { ...before, ...link, rotation: { refreshUid: before.refreshUid, accessUid: before.accessUid, csrf: before.csrf, rotatedAt: at } };
     }
 
     const uids = (sessions: StoredSession[]) => sessions.map((s) => s.uid).sort();
@@ -289,7 +289,7 @@ export function describeTokenStoreContract(name: string, make: () => Promise<Sto
         await store.create(created, NOW);
         const link = rotationLink(1, NOW + 10);
         const expected = rotated(created, link, NOW + 10);
-        expect(expected.rotation).toEqual({ refreshUid: 'refresh-0', accessUid: 'access-0', rotatedAt: NOW + 10 });
+        expect(expected.rotation).toEqual({ refreshUid: 'refresh-0', accessUid: 'access-0', csrf: created.csrf, rotatedAt: NOW + 10 });
 
         expect(await store.rotate(created.uid, byAccess('access-0'), link, tokens(1), 30, NOW + 10)).toEqual({ outcome: 'rotated', session: expected });
         expect(await store.rotate(created.uid, byAccess('access-0'), rotationLink(2, NOW + 11), tokens(2), 30, NOW + 11))
@@ -305,8 +305,8 @@ export function describeTokenStoreContract(name: string, make: () => Promise<Sto
         const link5 = rotationLink(5, NOW + 13);
         const afterFlush = rotated({ ...expected, accessExpiresAt: 0 }, link5, NOW + 13);
         // The flushed access token was dead, not retired: it is not recorded, so it can never replay the successors.
-        expect(afterFlush.rotation).toEqual({ refreshUid: 'refresh-1', accessUid: 'access-1', rotatedAt: NOW + 13 });
-        const withoutFlushed = { ...afterFlush, rotation: { refreshUid: 'refresh-1', accessUid: '', rotatedAt: NOW + 13 } };
+        expect(afterFlush.rotation).toEqual({ refreshUid: 'refresh-1', accessUid: 'access-1', csrf: expected.csrf, rotatedAt: NOW + 13 });
+        const withoutFlushed = { ...afterFlush, rotation: { refreshUid: 'refresh-1', accessUid: '', csrf: expected.csrf, rotatedAt: NOW + 13 } };
         expect(await store.rotate(created.uid, byRefresh('refresh-1'), link5, tokens(5), 30, NOW + 13))
           .toEqual({ outcome: 'rotated', session: withoutFlushed });
         expect(await store.rotate(created.uid, byAccess('access-1'), rotationLink(6, NOW + 14), tokens(6), 30, NOW + 14))

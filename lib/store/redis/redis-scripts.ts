@@ -2,8 +2,8 @@
  * The Lua scripts that make each store operation one atomic step (and one round trip).
  * Field names are one letter to keep each session small: c csrf, a access uid, x access expiry, e expiry,
  * t created at, n namespace ('' for none), r refresh by access allowed ('1' or '0'), l last refreshed at;
- * written only when set: d idle deadline, f current refresh id, p and q the refresh and access ids the last
- * rotation retired, o when it did, u user agent, i client IP. A session key expires at its end or idle deadline,
+ * written only when set: d idle deadline, f current refresh id, p, q and k the refresh id, access id and CSRF
+ * secret the last rotation retired, o when it did, u user agent, i client IP. A session key expires at its end or idle deadline,
  * whichever is first; its rotation's successor tokens live in a key of their own for the grace window.
  * Namespace scripts reach the session keys listed in the index: they carry the index's hash tag, so in a
  * cluster they live in the same slot as the index key.
@@ -11,7 +11,7 @@
  */
 
 /** Field order of HMGET replies, shared by the store's reply parser. */
-export const SESSION_FIELDS = ['c', 'a', 'x', 'e', 't', 'n', 'r', 'l', 'd', 'f', 'p', 'q', 'o', 'u', 'i'] as const;
+export const SESSION_FIELDS = ['c', 'a', 'x', 'e', 't', 'n', 'r', 'l', 'd', 'f', 'p', 'q', 'k', 'o', 'u', 'i'] as const;
 const FIELD_LIST = SESSION_FIELDS.map((field) => `'${field}'`).join(', ');
 
 /** Seconds the successors key outlives the grace window, against clock skew between the app and Redis. */
@@ -138,7 +138,7 @@ return redis.call('HMGET', KEYS[1], ${FIELD_LIST})
  */
 export const ROTATE = `${IS_LIVE}${APPLY_LINK}${INDEX_TTL}
 local now, grace = tonumber(ARGV[9]), tonumber(ARGV[10])
-local s = redis.call('HMGET', KEYS[1], 'e', 'd', 'f', 'a', 'x', 'p', 'q', 'o', 'n')
+local s = redis.call('HMGET', KEYS[1], 'e', 'd', 'f', 'a', 'x', 'p', 'q', 'o', 'n', 'c')
 if not is_live(s, now) then return { 'gone' } end
 local f = s[3] or ''
 if f == ARGV[3] then return { 'rotated', redis.call('HMGET', KEYS[1], ${FIELD_LIST}) } end
@@ -146,7 +146,7 @@ local presented_refresh = ARGV[1] == 'r'
 if ARGV[2] == (presented_refresh and f or s[4]) then
   if not presented_refresh and s[5] == '0' then return { 'refused' } end
   -- A flushed access token is not retired but dead: it must never replay the successors.
-  redis.call('HSET', KEYS[1], 'f', ARGV[3], 'p', f, 'q', s[5] == '0' and '' or s[4], 'o', ARGV[9])
+  redis.call('HSET', KEYS[1], 'f', ARGV[3], 'p', f, 'q', s[5] == '0' and '' or s[4], 'k', s[10], 'o', ARGV[9])
   local live = apply_link(KEYS[1], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
   redis.call('DEL', KEYS[3])
   if grace > 0 then
@@ -158,6 +158,7 @@ if ARGV[2] == (presented_refresh and f or s[4]) then
   return { 'rotated', redis.call('HMGET', KEYS[1], ${FIELD_LIST}) }
 end
 local previous = presented_refresh and s[6] or s[7]
+if not presented_refresh and previous and ARGV[2] == previous and s[5] == '0' then return { 'refused' } end
 -- The window is judged by the caller's clock; the successors key's own TTL only frees it afterwards.
 if previous and ARGV[2] == previous and grace > 0 and s[8] and now - tonumber(s[8]) <= grace then
   local kept = redis.call('LRANGE', KEYS[3], 0, 1)
@@ -199,22 +200,24 @@ return deleted
 `;
 
 /** KEYS: index. ARGV: namespace, now, prefix. */
-export const UNLINK_NAMESPACE_ACCESS = `${SESSION_KEY}${LIVE_MEMBERS}
+export const UNLINK_NAMESPACE_ACCESS = `${SESSION_KEY}${LIVE_MEMBERS}${INDEX_TTL}
 local members = live_members(KEYS[1], ARGV[2], ARGV[3], ARGV[1])
 for _, member in ipairs(members) do
   redis.call('HSET', member[2], 'x', '0')
 end
+fit_index_ttl(KEYS[1])
 return #members
 `;
 
 /** KEYS: index. ARGV: namespace, now, prefix. Answers { uid, fields... } per session. */
-export const LIST = `${SESSION_KEY}${LIVE_MEMBERS}
+export const LIST = `${SESSION_KEY}${LIVE_MEMBERS}${INDEX_TTL}
 local out = {}
 for _, member in ipairs(live_members(KEYS[1], ARGV[2], ARGV[3], ARGV[1])) do
   local fields = redis.call('HMGET', member[2], ${FIELD_LIST})
   table.insert(fields, 1, member[1])
   out[#out + 1] = fields
 end
+fit_index_ttl(KEYS[1])
 return out
 `;
 

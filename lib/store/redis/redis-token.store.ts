@@ -158,8 +158,9 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
     // Indexes first: a login landing mid-way then leaves at worst an index entry without its session (dropped
     // lazily), never a live session missing from its namespace's index.
     for (const node of nodes) await this.deleteMatching(node, this.keys.indexPattern, now, false);
-    for (const node of nodes) await this.deleteMatching(node, this.keys.successorsPattern, now, false);
     for (const node of nodes) live += await this.deleteMatching(node, this.keys.sessionPattern, now, true);
+    // Successors last: a rotation landing mid-way leaves none behind its deleted session.
+    for (const node of nodes) await this.deleteMatching(node, this.keys.successorsPattern, now, false);
     return live;
   }
 
@@ -253,7 +254,7 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
   /** Turns an HMGET reply into a session, checking its shape; a damaged record authorizes nothing. */
   private parse(uid: string, fields: Fields, now: number): StoredSession | null {
     const [csrf, accessUid, accessExpiresAt, expiresAt, createdAt, namespace, refreshByAccess,
-      refreshedAt, idleExpiresAt, refreshUid, retiredRefresh, retiredAccess, rotatedAt, userAgent, ip] = fields;
+      refreshedAt, idleExpiresAt, refreshUid, retiredRefresh, retiredAccess, retiredCsrf, rotatedAt, userAgent, ip] = fields;
     if (fields.length !== scripts.SESSION_FIELDS.length || fields.slice(0, 7).some((field) => typeof field !== 'string')) return null;
     const times = [accessExpiresAt, expiresAt, createdAt, refreshedAt ?? createdAt, idleExpiresAt ?? '0', rotatedAt ?? '0'].map(Number);
     if (!times.every(Number.isSafeInteger)) {
@@ -272,7 +273,9 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
       refreshedAt: times[3],
       idleExpiresAt: times[4],
       refreshUid: refreshUid ?? '',
-      rotation: retiredRefresh === null ? null : { refreshUid: retiredRefresh, accessUid: retiredAccess ?? '', rotatedAt: times[5] },
+      rotation: retiredRefresh === null
+        ? null
+        : { refreshUid: retiredRefresh, accessUid: retiredAccess ?? '', csrf: retiredCsrf ?? '', rotatedAt: times[5] },
       userAgent: userAgent ?? null,
       ip: ip ?? null,
     };
@@ -286,7 +289,8 @@ function sessionFields(session: StoredSession): string[] {
     ['c', session.csrf], ['a', session.accessUid], ['x', session.accessExpiresAt], ['e', session.expiresAt],
     ['t', session.createdAt], ['n', session.namespace ?? ''], ['r', session.refreshByAccessAllowed ? '1' : '0'],
     ['l', session.refreshedAt], ['d', session.idleExpiresAt || null], ['f', session.refreshUid || null],
-    ['p', session.rotation?.refreshUid ?? null], ['q', session.rotation?.accessUid ?? null], ['o', session.rotation?.rotatedAt ?? null],
+    ['p', session.rotation?.refreshUid ?? null], ['q', session.rotation?.accessUid ?? null], ['k', session.rotation?.csrf ?? null],
+    ['o', session.rotation?.rotatedAt ?? null],
     ['u', session.userAgent], ['i', session.ip],
   ];
   return fields.filter(([, value]) => value !== null).flatMap(([field, value]) => [field, String(value)]);
