@@ -6,6 +6,7 @@ import { isValidCsrf } from '../csrf/csrf-token.js';
 import { UnauthorizedError } from '../errors/jwt-sessions.errors.js';
 import { SessionEvents } from '../events/session-events.js';
 import type { TokenType } from '../interfaces/session.interface.js';
+import { refreshIdOf } from '../session/session-claims.js';
 import type { AuthorizedToken } from '../session/session.service.js';
 import type { StoredSession } from '../store/stored-session.js';
 import type { SessionRequest } from '../transport/session-request.js';
@@ -44,8 +45,10 @@ export class CsrfCheck {
     const grace = this.config.policy.refreshGracePeriod;
     if (!this.config.policy.rotateRefreshTokens || retired === null || grace === 0) return null;
     if (toSeconds(this.clock.now()) - retired.rotatedAt > grace) return null;
-    const id = type === 'refresh' ? payload.rid : payload.uid;
-    return id === (type === 'refresh' ? retired.refreshUid : retired.accessUid) && retired.csrf !== '' ? retired.csrf : null;
+    const id = type === 'refresh' ? refreshIdOf(payload) : payload.uid;
+    const matches = id === (type === 'refresh' ? retired.refreshUid : retired.accessUid);
+    // A record from a custom store may lack the secret: then there is simply none to accept.
+    return matches && typeof retired.csrf === 'string' && retired.csrf !== '' ? retired.csrf : null;
   }
 
   private refuse(session: StoredSession, message: string): never {

@@ -28,7 +28,7 @@ export function maskCsrfSecret(secret: string): string {
  * @internal
  */
 export function isValidCsrf(secret: string, presented: unknown): boolean {
-  if (typeof presented !== 'string' || presented.length === 0 || presented.length > MAX_ENCODED_LENGTH) return false;
+  if (typeof secret !== 'string' || typeof presented !== 'string' || presented.length === 0 || presented.length > MAX_ENCODED_LENGTH) return false;
   if (!STRICT_BASE64.test(presented)) return false;
   const decoded = Buffer.from(presented, 'base64');
   // The alphabet alone lets unused bits of the last character vary: only the one spelling of the bytes is accepted.
