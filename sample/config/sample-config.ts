@@ -1,9 +1,17 @@
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 
+/** The HTTP platform the sample runs on (SAMPLE_ADAPTER), read before the app exists. */
+export function sampleAdapter(env: NodeJS.ProcessEnv = process.env): 'express' | 'fastify' {
+  const adapter = env.SAMPLE_ADAPTER || 'express';
+  if (adapter !== 'express' && adapter !== 'fastify') throw new Error(`SAMPLE_ADAPTER must be express or fastify, not ${adapter}`);
+  return adapter;
+}
+
 /** The sample's settings, read once from the environment (see ../shared/sample-contract.md). */
 export class SampleConfig {
   readonly port: number;
+  readonly adapter: 'express' | 'fastify';
   readonly store: 'memory' | 'redis';
   readonly redisUrl?: string;
   /** Redis Cluster start-up nodes from REDIS_CLUSTER_NODES (`host:port,host:port`). */
@@ -21,6 +29,7 @@ export class SampleConfig {
 
   constructor(env: NodeJS.ProcessEnv = process.env) {
     this.port = integer(env.PORT, 3000, 'PORT');
+    this.adapter = sampleAdapter(env);
     this.redisUrl = env.REDIS_URL || undefined;
     this.redisClusterNodes = clusterNodes(env.REDIS_CLUSTER_NODES);
     this.store = storeOf(env.JWT_SESSIONS_STORE, Boolean(this.redisUrl || this.redisClusterNodes));
