@@ -9,7 +9,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADAPTERS as ALL_ADAPTERS, BASELINE, SETUPS as ALL_SETUPS } from '../dist/bench/http/setups.js';
-import { freePort, machine, startRedis, summarize } from './lib/http-support.mjs';
+import { freePort, startRedis } from './lib/redis-server.mjs';
+import { machine, markdownTable, summarize } from './lib/stats.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
@@ -88,7 +89,7 @@ try {
     }
   }
   const report = {
-    machine: { ...machine(), redis: redis.version },
+    machine: machine(redis.version),
     command: 'npm run bench:http',
     settings: { rounds: ROUNDS, durationSeconds: DURATION, connections: CONNECTIONS, sessions: 1000 },
     rows,
@@ -96,12 +97,12 @@ try {
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/http.json', `${JSON.stringify(report, null, 2)}\n`);
   console.log(`\nHTTP, ${ROUNDS} interleaved rounds of ${DURATION} s, ${CONNECTIONS} connections, 1 000 sessions (medians, [min-max])\n`);
-  console.log('| adapter | setup | req/s | × its unguarded route |');
-  console.log('|---|---|---|---|');
-  for (const row of rows) {
-    const ratio = row.setup === row.baseline ? 'baseline' : `${row.ratio.median.toFixed(2)} [${row.ratio.min.toFixed(2)}-${row.ratio.max.toFixed(2)}] × ${row.baseline}`;
-    console.log(`| ${row.adapter} | ${row.setup} | ${Math.round(row.rps.median)} [${Math.round(row.rps.min)}-${Math.round(row.rps.max)}] | ${ratio} |`);
-  }
+  console.log(markdownTable(['adapter', 'setup', 'req/s', '× its unguarded route'], rows.map((row) => [
+    row.adapter,
+    row.setup,
+    `${Math.round(row.rps.median)} [${Math.round(row.rps.min)}-${Math.round(row.rps.max)}]`,
+    row.setup === row.baseline ? 'baseline' : `${row.ratio.median.toFixed(2)} [${row.ratio.min.toFixed(2)}-${row.ratio.max.toFixed(2)}] × ${row.baseline}`,
+  ])));
   writeFileSync('bench/results/http.svg', barChart(rows));
 } finally {
   for (const server of servers) server.child.kill('SIGTERM');
