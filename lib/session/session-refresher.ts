@@ -28,22 +28,54 @@ export class SessionRefresher {
   ) {}
 
   /**
-   * Refreshes the session the presented token authorized. `refreshClaims` are the successor refresh token's claims
-   * under rotation.
+   * Refreshes the session the presented token authorized, as read from the store: a new access token by
+   * compare-and-set, or under rotation a new pair. `refreshClaims` are the successor refresh token's claims.
    */
   async refresh(
     session: StoredSession, presented: Presented, options: RefreshOptions<SessionPayload>, refreshClaims: Record<string, unknown>,
   ): Promise<RefreshedTokens> {
     const rotating = this.config.policy.rotateRefreshTokens;
-    await this.checkEarlyRefresh(session, earlyUntil(session, presented, rotating), options.onEarlyRefresh);
+    await this.checkEarlyRefresh(session.uid, session.namespace, earlyUntil(session, presented, rotating), options.onEarlyRefresh);
+    if (rotating) return this.rotate(session, presented, options, refreshClaims, false);
     const now = this.now();
     const link = this.nextLink(session, options, now);
-    const next: StoredSession = { ...session, ...link, refreshUid: rotating ? newTokenId() : session.refreshUid };
+    const access = await this.issuer.access(appClaims(options.payload, 'payload'), { ...session, ...link }, now);
+    // Compare-and-set on the access uid we read: a session flushed, or refreshed by a racing request, meanwhile is not revived.
+    const updated = await this.store.relink(session.uid, session.accessUid, link, now);
+    if (!updated) throw new UnauthorizedError('Session was flushed or refreshed meanwhile');
+    this.emitRefreshed(updated, false, false);
+    return { csrf: maskCsrfSecret(link.csrf), access, access_expires_at: dateOf(link.accessExpiresAt) };
+  }
+
+  /**
+   * Under rotation, refreshes by a refresh token without reading the session first: the token names the session and
+   * its end, and the store's one atomic step decides (rotate, replay, reuse, early). One store round trip, two only
+   * when the refresh is early (the app's `onEarlyRefresh` decides between them).
+   */
+  rotateByRefreshToken(
+    sessionId: string, expiresAt: number, presented: Presented, options: RefreshOptions<SessionPayload>, refreshClaims: Record<string, unknown>,
+  ): Promise<RefreshedTokens> {
+    return this.rotate({ uid: sessionId, expiresAt }, presented, options, refreshClaims, true);
+  }
+
+  /** Signs the successor pair and rotates; with `askIfEarly`, an early refresh first goes to the app's callback. */
+  private async rotate(
+    session: Pick<StoredSession, 'uid' | 'expiresAt'>, presented: Presented, options: RefreshOptions<SessionPayload>,
+    refreshClaims: Record<string, unknown>, askIfEarly: boolean,
+  ): Promise<RefreshedTokens> {
+    const now = this.now();
+    const link = { ...this.nextLink(session, options, now), refreshUid: newTokenId() };
+    const next = { ...session, ...link };
     const access = await this.issuer.access(appClaims(options.payload, 'payload'), next, now);
-    if (!rotating) return this.relink(session, link, access);
     const refresh = await this.issuer.refresh(refreshClaims, next, now);
     const sealed = sealSuccessors({ access, refresh }, presented.token, session.uid);
-    const result = await this.store.rotate(session.uid, presented, { ...link, refreshUid: next.refreshUid }, sealed, this.config.policy.refreshGracePeriod, now);
+    const rotate = (stopIfEarly: boolean) =>
+      this.store.rotate(session.uid, presented, link, sealed, this.config.policy.refreshGracePeriod, now, stopIfEarly);
+    let result = await rotate(askIfEarly);
+    if (result.outcome === 'early') {
+      await this.checkEarlyRefresh(result.session.uid, result.session.namespace, result.session.accessExpiresAt, options.onEarlyRefresh);
+      result = await rotate(false);
+    }
     switch (result.outcome) {
       case 'rotated':
       case 'replayed': {
@@ -62,6 +94,8 @@ export class SessionRefresher {
       case 'reused':
         this.reportReuse(session.uid, result.namespace, presented);
         throw new UnauthorizedError('Refresh token was reused: the session is revoked');
+      case 'refused':
+        throw new UnauthorizedError('Access tokens of this session were flushed');
       default:
         throw new UnauthorizedError('Session was flushed meanwhile');
     }
@@ -86,10 +120,12 @@ export class SessionRefresher {
   }
 
   /** Emits `refresh.early` when an access token is still live until `accessExpiresAt`, and lets the app's callback decide. */
-  private async checkEarlyRefresh(session: StoredSession, accessExpiresAt: number, callback: EarlyRefreshCallback | undefined): Promise<void> {
+  private async checkEarlyRefresh(
+    sessionId: string, namespace: string | null, accessExpiresAt: number, callback: EarlyRefreshCallback | undefined,
+  ): Promise<void> {
     if (accessExpiresAt === 0 || accessExpiresAt <= this.now()) return;
-    this.events.emit({ type: 'refresh.early', sessionId: session.uid, namespace: session.namespace });
-    if (callback) await callback(session.uid, dateOf(accessExpiresAt));
+    this.events.emit({ type: 'refresh.early', sessionId, namespace });
+    if (callback) await callback(sessionId, dateOf(accessExpiresAt));
   }
 
   /** The idle deadline of a session used at `now`, or 0 without an idle timeout. */
@@ -97,15 +133,7 @@ export class SessionRefresher {
     return this.config.policy.idleTimeout > 0 ? now + this.config.policy.idleTimeout : 0;
   }
 
-  private async relink(session: StoredSession, link: AccessLink, access: string): Promise<RefreshedTokens> {
-    // Compare-and-set on the access uid we read: a session flushed, or refreshed by a racing request, meanwhile is not revived.
-    const updated = await this.store.relink(session.uid, session.accessUid, link, this.now());
-    if (!updated) throw new UnauthorizedError('Session was flushed or refreshed meanwhile');
-    this.emitRefreshed(updated, false, false);
-    return { csrf: maskCsrfSecret(link.csrf), access, access_expires_at: dateOf(link.accessExpiresAt) };
-  }
-
-  private nextLink(session: StoredSession, options: RefreshOptions<SessionPayload>, now: number): AccessLink {
+  private nextLink(session: Pick<StoredSession, 'expiresAt'>, options: RefreshOptions<SessionPayload>, now: number): AccessLink {
     const accessLifetime = lifetime(options.accessExpiresIn, this.config.accessExpiresIn, 'accessExpiresIn');
     return {
       accessUid: newTokenId(),

@@ -21,12 +21,12 @@ export class TokenIssuer {
     private readonly config: JwtSessionsConfig,
   ) {}
 
-  async access(claims: Record<string, unknown>, session: StoredSession, now: number): Promise<string> {
+  async access(claims: Record<string, unknown>, session: Pick<StoredSession, 'uid' | 'accessUid' | 'accessExpiresAt'>, now: number): Promise<string> {
     const token = await this.codec.sign({ ...claims, uid: session.accessUid, ruid: session.uid, iat: now, exp: session.accessExpiresAt }, 'access');
     return this.fitting(token, 'access', 'payload');
   }
 
-  async refresh(claims: Record<string, unknown>, session: StoredSession, now: number): Promise<string> {
+  async refresh(claims: Record<string, unknown>, session: Pick<StoredSession, 'uid' | 'refreshUid' | 'expiresAt'>, now: number): Promise<string> {
     const rid = session.refreshUid ? { rid: session.refreshUid } : {};
     const token = await this.codec.sign({ ...claims, uid: session.uid, ...rid, iat: now, exp: session.expiresAt }, 'refresh');
     return this.fitting(token, 'refresh', 'refreshPayload');

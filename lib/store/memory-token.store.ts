@@ -71,6 +71,7 @@ export class MemoryTokenStore extends TokenStore {
 
   async rotate(
     uid: string, presented: PresentedToken, link: RotationLink, successors: SuccessorTokens, graceSeconds: number, now: number,
+    stopIfEarly = false,
   ): Promise<RotationResult> {
     this.evict(now);
     const session = this.sessions.get(uid);
@@ -79,6 +80,7 @@ export class MemoryTokenStore extends TokenStore {
     const retired = session.rotation;
     if (presented.id === (presented.kind === 'refresh' ? session.refreshUid : session.accessUid)) {
       if (presented.kind === 'access' && session.accessExpiresAt === 0) return { outcome: 'refused' };
+      if (stopIfEarly && session.accessExpiresAt > now) return { outcome: 'early', session: copy(session) };
       // A flushed access token is not retired but dead: it must never replay the successors.
       session.rotation = {
         refreshUid: session.refreshUid, accessUid: session.accessExpiresAt === 0 ? '' : session.accessUid, csrf: session.csrf, rotatedAt: now,

@@ -67,7 +67,8 @@ export interface SuccessorTokens {
  * What a rotation did: `rotated` (the presented token was current), `replayed` (a repeat within the grace window: the
  * same successors), `reused` (a retired token outside the grace window, or two generations old: the session was
  * revoked), `refused` (a current access token whose access was flushed: no refresh by access, nothing revoked), or
- * `gone` (no live session).
+ * `early` (asked to stop there: the presented token is current and the session's access token still live; nothing
+ * written), or `gone` (no live session).
  * @publicApi
  */
 export type RotationResult =
@@ -75,6 +76,7 @@ export type RotationResult =
   | { outcome: 'replayed'; session: StoredSession; tokens: SuccessorTokens }
   | { outcome: 'reused'; namespace: string | null }
   | { outcome: 'refused' }
+  | { outcome: 'early'; session: StoredSession }
   | { outcome: 'gone' };
 
 /** When a session ends: its absolute end, or its idle deadline when that comes first. @internal */

@@ -43,10 +43,12 @@ export abstract class TokenStore {
    * for `graceSeconds`. If it is the token the last rotation retired and the grace window is open, answers the kept
    * successors instead (a concurrent repeat). Any other token of the session (retired longer ago, or two generations
    * old) is a reuse: the whole session is deleted. A current access token whose access was flushed is `refused`.
-   * Idempotent: a resend of a rotation that took effect answers `rotated` again.
+   * Idempotent: a resend of a rotation that took effect answers `rotated` again. With `stopIfEarly`, a current token
+   * whose session's access token is still live answers `early` and changes nothing, so the caller can ask the app.
    */
   abstract rotate(
     uid: string, presented: PresentedToken, link: RotationLink, successors: SuccessorTokens, graceSeconds: number, now: number,
+    stopIfEarly?: boolean,
   ): Promise<RotationResult>;
 
   /** Deletes one session; answers 1, or 0 when there was none. */

@@ -61,7 +61,13 @@ function raceOnOneState(ctx: Ctx, readers: number): void {
     return session;
   });
   jest.spyOn(store, 'relink').mockImplementation(async (...args) => (await allRead, relink(...args)));
-  jest.spyOn(store, 'rotate').mockImplementation(async (...args) => (await allRead, rotate(...args)));
+  // A rotating refresh by refresh token reads nothing first: its one store step is the rotation, held until all arrive.
+  let rotations = 0;
+  jest.spyOn(store, 'rotate').mockImplementation(async (...args) => {
+    if (++rotations === readers) release();
+    await allRead;
+    return rotate(...args);
+  });
 }
 
 describe.each(STORE_KINDS)('refresh-token rotation on the %s store', (kind: StoreKind) => {
@@ -362,6 +368,30 @@ describe.each(STORE_KINDS)('refresh-token rotation on the %s store', (kind: Stor
       const answer = await ctx.sessions.refreshByAccess(tokens.access).catch((caught: unknown) => caught);
       // Today the answer is `legit`'s tokens, refresh token included.
       expect((answer as RefreshedTokens).refresh === legit.refresh ? 'the successor pair' : answer).toBeInstanceOf(UnauthorizedError);
+    });
+  });
+
+  describe('store round trips', () => {
+    it('a rotating refresh by refresh token is one store step; an early one asks the app in between (two)', async () => {
+      await start();
+      const calls = (['find', 'rotate', 'relink', 'delete'] as const).map((method) => [method, jest.spyOn(ctx.store, method)] as const);
+      const counts = () => Object.fromEntries(calls.map(([method, spy]) => [method, spy.mock.calls.length]));
+      ctx.clock.advance(3601);
+      const first = await ctx.sessions.refresh(tokens.refresh);
+      expect(counts()).toEqual({ find: 0, rotate: 1, relink: 0, delete: 0 });
+      const early = jest.fn<EarlyRefreshCallback>();
+      await ctx.sessions.refresh(first.refresh as string, { onEarlyRefresh: early });
+      expect(early).toHaveBeenCalledTimes(1);
+      expect(counts()).toEqual({ find: 0, rotate: 3, relink: 0, delete: 0 });
+    });
+
+    it('an early refresh refused by the app changes nothing', async () => {
+      await start();
+      const refuse = () => { throw new UnauthorizedError('Malicious activity detected'); };
+      await expect(ctx.sessions.refresh(tokens.refresh, { onEarlyRefresh: refuse })).rejects.toThrow('Malicious activity detected');
+      await expect(ctx.sessions.authorizeAccess(tokens.access)).resolves.toBeDefined();
+      ctx.clock.advance(3601);
+      await expect(ctx.sessions.refresh(tokens.refresh, { onEarlyRefresh: refuse })).resolves.toMatchObject({ refresh: expect.any(String) });
     });
   });
 

@@ -313,6 +313,19 @@ export function describeTokenStoreContract(name: string, make: () => Promise<Sto
           .toEqual({ outcome: 'reused', namespace: 'ns-by-access' });
       });
 
+      it('with stopIfEarly, answers early and writes nothing while the current token\'s access is live; rotates once it is not', async () => {
+        const created = session({ namespace: 'ns-early', refreshUid: 'refresh-0', accessExpiresAt: NOW + 60 });
+        await store.create(created, NOW);
+        expect(await store.rotate(created.uid, byRefresh('refresh-0'), rotationLink(1, NOW + 10), tokens(1), 30, NOW + 10, true))
+          .toEqual({ outcome: 'early', session: created });
+        expect(await store.find(created.uid, NOW + 10)).toEqual(created);
+        const link = rotationLink(2, NOW + 60);
+        expect(await store.rotate(created.uid, byRefresh('refresh-0'), link, tokens(2), 30, NOW + 60, true))
+          .toEqual({ outcome: 'rotated', session: rotated(created, link, NOW + 60) });
+        // A repeat is never early: it replays.
+        expect((await store.rotate(created.uid, byRefresh('refresh-0'), rotationLink(3, NOW + 61), tokens(3), 30, NOW + 61, true)).outcome).toBe('replayed');
+      });
+
       it('rotates a legacy session (no refresh id yet) on the empty id, and replays the empty id within grace', async () => {
         const created = session({ refreshUid: '' });
         await store.create(created, NOW);

@@ -133,8 +133,9 @@ return redis.call('HMGET', KEYS[1], ${FIELD_LIST})
 
 /**
  * KEYS: session, index, successors. ARGV: presented kind ('r' refresh id, 'a' access uid), presented id, new f, a, x,
- * c, l, d, now, grace seconds, successor access token, successor refresh token, uid.
- * Answers { 'rotated', fields }, { 'replayed', access, refresh, fields }, { 'reused', namespace }, { 'refused' } or { 'gone' }.
+ * c, l, d, now, grace seconds, successor access token, successor refresh token, uid, stop if early ('1' or '0').
+ * Answers { 'rotated', fields }, { 'replayed', access, refresh, fields }, { 'reused', namespace }, { 'refused' },
+ * { 'early', fields } or { 'gone' }.
  */
 export const ROTATE = `${IS_LIVE}${APPLY_LINK}${INDEX_TTL}
 local now, grace = tonumber(ARGV[9]), tonumber(ARGV[10])
@@ -145,6 +146,7 @@ if f == ARGV[3] then return { 'rotated', redis.call('HMGET', KEYS[1], ${FIELD_LI
 local presented_refresh = ARGV[1] == 'r'
 if ARGV[2] == (presented_refresh and f or s[4]) then
   if not presented_refresh and s[5] == '0' then return { 'refused' } end
+  if ARGV[14] == '1' and tonumber(s[5]) > now then return { 'early', redis.call('HMGET', KEYS[1], ${FIELD_LIST}) } end
   -- A flushed access token is not retired but dead: it must never replay the successors.
   redis.call('HSET', KEYS[1], 'f', ARGV[3], 'p', f, 'q', s[5] == '0' and '' or s[4], 'k', s[10], 'o', ARGV[9])
   local live = apply_link(KEYS[1], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])

@@ -114,18 +114,19 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
 
   async rotate(
     uid: string, presented: PresentedToken, link: RotationLink, successors: SuccessorTokens, graceSeconds: number, now: number,
+    stopIfEarly = false,
   ): Promise<RotationResult> {
     if (!this.keys.isSessionId(uid)) return { outcome: 'gone' };
     const reply = await this.run(SCRIPTS.rotate, [this.keys.session(uid), this.keys.index(uid), this.keys.successors(uid)], [
       presented.kind === 'refresh' ? 'r' : 'a', presented.id, link.refreshUid, ...linkArgs(link), now, graceSeconds,
-      successors.access, successors.refresh, uid,
+      successors.access, successors.refresh, uid, stopIfEarly ? '1' : '0',
     ]) as [string, ...unknown[]];
     const [outcome] = reply;
     if (outcome === 'reused') return { outcome, namespace: reply[1] ? String(reply[1]) : null };
     if (outcome === 'refused') return { outcome };
-    const session = outcome === 'rotated' || outcome === 'replayed' ? this.parse(uid, reply[reply.length - 1] as Fields, now) : null;
+    const session = outcome === 'rotated' || outcome === 'replayed' || outcome === 'early' ? this.parse(uid, reply[reply.length - 1] as Fields, now) : null;
     if (session === null) return { outcome: 'gone' };
-    if (outcome === 'rotated') return { outcome, session };
+    if (outcome === 'rotated' || outcome === 'early') return { outcome, session };
     return { outcome: 'replayed', session, tokens: { access: String(reply[1]), refresh: String(reply[2]) } };
   }
 
