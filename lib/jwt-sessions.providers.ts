@@ -36,5 +36,14 @@ export const tokenStoreProvider: Provider = {
   inject: [JWT_SESSIONS_MODULE_OPTIONS, JwtSessionsConfig],
 };
 
-/** The real clock; tests replace it with `overrideProvider(Clock)`. @internal */
-export const clockProvider: Provider = { provide: Clock, useClass: SystemClock };
+/** The options' clock (a test's), or the real one. @internal */
+export const clockProvider: Provider = {
+  provide: Clock,
+  useFactory: (options: JwtSessionsModuleOptions): Clock => {
+    const clock = options?.clock;
+    if (clock === undefined) return new SystemClock();
+    if (!(clock instanceof Clock)) throw new MalconfiguredError('clock must be an instance of Clock');
+    return clock;
+  },
+  inject: [JWT_SESSIONS_MODULE_OPTIONS],
+};

@@ -7,7 +7,12 @@ export function httpRequestOf(context: ExecutionContext): object {
   return context.switchToHttp().getRequest<object>();
 }
 
-/** What the guard left on a request, if it ran. @internal */
+/**
+ * What the guard verified and left on a request (token, payload, session view), or undefined if it did not run.
+ * The param decorators read it from the HTTP request; in another context, read it from the object your guard's
+ * `getRequest` answered.
+ * @publicApi
+ */
 export function authContextOf(request: object): AuthContext | undefined {
   return (request as { [AUTH_CONTEXT]?: AuthContext })[AUTH_CONTEXT];
 }

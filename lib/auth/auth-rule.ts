@@ -1,3 +1,4 @@
+import type { CanActivate, Type } from '@nestjs/common';
 import type { TokenClaimsOptions, TokenTransport } from '../interfaces/jwt-sessions-options.interface.js';
 import type { TokenType } from '../interfaces/session.interface.js';
 import type { AccessTokenPayload, RefreshTokenPayload } from '../interfaces/token-payload.interface.js';
@@ -12,6 +13,12 @@ export interface AuthOptions {
   transport?: TokenTransport;
   /** Claims checked on this route, over `@TokenClaims()` and the module's `verify`. */
   claims?: TokenClaimsOptions;
+  /**
+   * The guard that enforces the rule: a subclass of `JwtSessionsGuard` whose `getRequest` reads another context
+   * (GraphQL, WebSockets). Make it injectable and provide it where the resolver or gateway lives.
+   * @default JwtSessionsGuard
+   */
+  guard?: Type<CanActivate>;
 }
 
 /** @internal The metadata an auth decorator leaves on a route. */

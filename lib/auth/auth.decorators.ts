@@ -5,7 +5,7 @@ import { JwtSessionsGuard } from './jwt-sessions.guard.js';
 
 function auth(mode: AuthMode, options: AuthOptions): MethodDecorator & ClassDecorator {
   const rule: AuthRule = { mode, transport: options.transport ?? 'auto', claims: options.claims };
-  return applyDecorators(SetMetadata(AUTH_METADATA, rule), UseGuards(JwtSessionsGuard));
+  return applyDecorators(SetMetadata(AUTH_METADATA, rule), UseGuards(options.guard ?? JwtSessionsGuard));
 }
 
 /**

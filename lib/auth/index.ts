@@ -4,3 +4,4 @@ export { TokenPayload, ClaimlessPayload, FoundToken, CurrentSession } from './pa
 export { JwtSessionsGuard } from './jwt-sessions.guard.js';
 export { TokenPayloadPipe } from './token-payload.pipe.js';
 export type { AuthMode, AuthOptions, AuthContext, SessionView } from './auth-rule.js';
+export { authContextOf } from './auth-context.js';

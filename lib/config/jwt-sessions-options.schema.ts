@@ -89,6 +89,7 @@ export class JwtSessionsOptionsSchema {
   @Allow() privateKey?: unknown;
   @Allow() publicKey?: unknown;
   @Allow() keys?: unknown;
+  @Allow() clock?: unknown;
   @Allow() store?: unknown;
 
   @IsOptional() @IsIn(SUPPORTED_ALGORITHMS, { message: `algorithm must be one of ${SUPPORTED_ALGORITHMS.join(', ')}` })

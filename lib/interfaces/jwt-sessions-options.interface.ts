@@ -3,6 +3,7 @@ import type { JWK } from 'jose';
 import type { MemoryStoreOptions } from '../store/memory-token.store.js';
 import type { RedisStoreOptions } from '../store/redis/redis-store.options.js';
 import type { TokenStore } from '../store/token-store.js';
+import type { Clock } from '../clock/clock.js';
 
 /** Signing algorithms the module accepts (`none` is never one of them). @publicApi */
 export type JwtAlgorithm =
@@ -180,6 +181,12 @@ export interface JwtSessionsModuleOptions {
    * @default 'memory'
    */
   store?: 'memory' | MemoryStoreOptions | RedisStoreOptions | TokenStore;
+  /**
+   * The module's one source of time (token expiry, store expiry, grace windows). Tests pass a `TestClock` from
+   * `nestjs-jwt-sessions/testing` to step past expiries.
+   * @default the system clock
+   */
+  clock?: Clock;
 }
 
 /** A class that builds the options, for `forRootAsync({ useClass })`. @publicApi */

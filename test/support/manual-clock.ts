@@ -1,17 +1,8 @@
-import { Clock } from '../../lib/index.js';
+import { TestClock } from '../../lib/testing/index.js';
 
-/** A clock that only moves when told: tests step past expiries instead of sleeping. */
-export class ManualClock extends Clock {
-  constructor(private current = Date.UTC(2026, 0, 1)) {
-    super();
-  }
-
-  now(): number {
-    return this.current;
-  }
-
-  /** Moves the clock forward by a number of seconds. */
-  advance(seconds: number): void {
-    this.current += seconds * 1000;
+/** The testing entry's clock, starting on a fixed date unless told otherwise, so expected times are constants. */
+export class ManualClock extends TestClock {
+  constructor(start = Date.UTC(2026, 0, 1)) {
+    super(start);
   }
 }

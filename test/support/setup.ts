@@ -1,7 +1,6 @@
 import { Test } from '@nestjs/testing';
-import {
-  Clock, JwtSessionsConfig, JwtSessionsModule, SessionService, TokenStore, type JwtSessionsModuleOptions,
-} from '../../lib/index.js';
+import { JwtSessionsConfig, SessionService, TokenStore, type JwtSessionsModuleOptions } from '../../lib/index.js';
+import { JwtSessionsTestingModule } from '../../lib/testing/index.js';
 import { ManualClock } from './manual-clock.js';
 
 /** A 32-byte HS256 key for tests. */
@@ -12,12 +11,10 @@ export const TEST_SIGNING_KEY = 'test-signing-key-0123456789abcdef';
  * Redis expires keys by its own clock, so Redis tests start the manual clock at the real time.
  */
 export async function setup(options: JwtSessionsModuleOptions = {}, clock = new ManualClock()) {
+  // The testing entry point's preset (memory store, a clock of the test's), so that it is exercised by every test.
   const moduleRef = await Test.createTestingModule({
-    imports: [JwtSessionsModule.forRoot({ signingKey: TEST_SIGNING_KEY, ...options })],
-  })
-    .overrideProvider(Clock)
-    .useValue(clock)
-    .compile();
+    imports: [JwtSessionsTestingModule.forRoot({ signingKey: TEST_SIGNING_KEY, clock, ...options })],
+  }).compile();
   return {
     moduleRef,
     close: () => moduleRef.close(),
