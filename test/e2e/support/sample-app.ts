@@ -24,6 +24,13 @@ export const SEEDED_USER = { id: 1, email: 'user@example.com', password: 'passwo
 export const LOGIN_KEYS = ['access', 'access_expires_at', 'csrf', 'refresh', 'refresh_expires_at'];
 export const REFRESH_KEYS = ['access', 'access_expires_at', 'csrf'];
 
+/** The HTTP adapters the sample runs on (`SAMPLE_ADAPTER`); every e2e suite runs once on each. */
+export const ADAPTERS = ['express', 'fastify'] as const;
+export type SampleAdapter = (typeof ADAPTERS)[number];
+
+/** Environment overrides for a boot; `undefined` removes a variable. */
+export type SampleEnv = Record<string, string | undefined> & { SAMPLE_ADAPTER?: SampleAdapter };
+
 /** Default cookie names. */
 export const ACCESS_COOKIE = 'jwt_access';
 export const REFRESH_COOKIE = 'jwt_refresh';
@@ -71,10 +78,11 @@ const BASE_ENV: Record<string, string | undefined> = {
 };
 
 /**
- * Boots the sample's AppModule in a testing module with a manual clock, on a real HTTP server (Express).
+ * Boots the sample's AppModule in a testing module with a manual clock, on a real HTTP server: Express, or Fastify
+ * when `SAMPLE_ADAPTER` is `fastify`.
  * The environment is set only while the app is built, then restored.
  */
-export async function bootSampleApp(env: Record<string, string | undefined> = {}): Promise<SampleApp> {
+export async function bootSampleApp(env: SampleEnv = {}): Promise<SampleApp> {
   // Redis expires keys by its own clock, so the manual clock starts at the real time.
   const clock = new ManualClock(Math.floor(Date.now() / 1000) * 1000);
   const overrides = { ...BASE_ENV, ...(await storeEnv()), ...env };
@@ -123,7 +131,7 @@ function applyEnv(values: Record<string, string | undefined>): void {
  * One sample app for the enclosing describe block: booted before its tests, closed after them.
  * The object it answers reaches the app once booted.
  */
-export function useSampleApp(env: Record<string, string | undefined> = {}): SampleApp {
+export function useSampleApp(env: SampleEnv = {}): SampleApp {
   let booted: SampleApp | undefined;
   beforeAll(async () => {
     booted = await bootSampleApp(env);
