@@ -12,7 +12,7 @@ export type JwtSessionsErrorCode =
 
 /**
  * Base of every error this library throws (the gem's `JWTSessions::Errors::Error`).
- * It is an `HttpException`, so Nest answers it with the status from {@link httpAnswerFor}
+ * It is an `HttpException`, so Nest answers it with the status from one table (`lib/errors/http-answer.ts`)
  * in any context without a filter to register.
  * @publicApi
  */
