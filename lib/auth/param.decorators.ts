@@ -1,6 +1,12 @@
-import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { createParamDecorator, type ExecutionContext, type PipeTransform, type Type } from '@nestjs/common';
 import { authContextOf, httpRequestOf, pick } from './auth-context.js';
 import { TokenPayloadPipe, type PayloadQuery } from './token-payload.pipe.js';
+
+/**
+ * The type of a param decorator, written out: the one `createParamDecorator` infers names a Nest 12-only type, which
+ * would break the declarations for Nest 11 apps that type-check libraries.
+ */
+type ParamDecoratorFactory<D> = (...dataOrPipes: Array<D | PipeTransform | Type<PipeTransform>>) => ParameterDecorator;
 
 const payloadQuery = createParamDecorator((field: string | undefined, context: ExecutionContext): PayloadQuery => ({
   request: httpRequestOf(context),
@@ -28,19 +34,19 @@ export function TokenPayload(field?: string): ParameterDecorator {
  * what a `@RefreshByAccessAuth()` route builds its new access payload from. `{}` on a route without an auth decorator.
  * @publicApi
  */
-export const ClaimlessPayload = createParamDecorator((field: string | undefined, context: ExecutionContext): unknown =>
+export const ClaimlessPayload: ParamDecoratorFactory<string> = createParamDecorator((field: string | undefined, context: ExecutionContext): unknown =>
   pick(authContextOf(httpRequestOf(context))?.payload ?? {}, field));
 
 /**
  * The raw token the guard found (the gem's `found_token`), or undefined on a route without an auth decorator.
  * @publicApi
  */
-export const FoundToken = createParamDecorator((_data: unknown, context: ExecutionContext): string | undefined =>
+export const FoundToken: ParamDecoratorFactory<never> = createParamDecorator((_data: unknown, context: ExecutionContext): string | undefined =>
   authContextOf(httpRequestOf(context))?.token);
 
 /**
  * Everything the guard verified: token, source, payload and session. Undefined on a route without an auth decorator.
  * @publicApi
  */
-export const CurrentSession = createParamDecorator((_data: unknown, context: ExecutionContext) =>
+export const CurrentSession: ParamDecoratorFactory<never> = createParamDecorator((_data: unknown, context: ExecutionContext) =>
   authContextOf(httpRequestOf(context)));

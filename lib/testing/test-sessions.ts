@@ -6,7 +6,7 @@ import { SessionService } from '../session/session.service.js';
 /** A logged-in session, ready to send with supertest: `.set(session.headers)` or `.set(session.cookieHeaders)`. @publicApi */
 export interface TestSession {
   tokens: SessionTokens;
-  /** The access token in the access header (`Authorization: Bearer ...` by default). */
+  /** The access token in the access header, keyed by its lower-cased name (`authorization: Bearer ...` by default). */
   headers: Record<string, string>;
   /** The refresh token in the refresh header (`X-Refresh-Token` by default). */
   refreshHeaders: Record<string, string>;

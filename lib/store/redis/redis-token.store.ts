@@ -24,6 +24,7 @@ function script(source: string): Script {
 }
 
 const SCRIPTS = {
+  find: script(scripts.FIND),
   create: script(scripts.CREATE),
   relink: script(scripts.RELINK),
   rotate: script(scripts.ROTATE),
@@ -102,8 +103,8 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
 
   async find(uid: string, now: number): Promise<StoredSession | null> {
     if (!this.keys.isSessionId(uid)) return null;
-    const fields = await this.call(() => this.client.hmget(this.keys.session(uid), ...scripts.SESSION_FIELDS));
-    return this.parse(uid, fields, now);
+    const reply = await this.run(SCRIPTS.find, [this.keys.session(uid)], []);
+    return this.parse(uid, fieldsOf(reply), now);
   }
 
   async relink(uid: string, expectedAccessUid: string, link: AccessLink, now: number): Promise<StoredSession | null> {
@@ -282,6 +283,18 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
     };
     return liveUntil(session) > now ? session : null;
   }
+}
+
+/** The FIND script's JSON array as HMGET fields (null for a missing one); anything else is a damaged reply. */
+function fieldsOf(reply: unknown): Fields {
+  let fields: unknown = null;
+  try {
+    fields = typeof reply === 'string' ? JSON.parse(reply) : null;
+  } catch {
+    // a damaged reply authorizes nothing
+  }
+  if (!Array.isArray(fields)) return [];
+  return fields.map((field) => (typeof field === 'string' ? field : null));
 }
 
 /** The fields a new session is written with: optional ones only when set, to keep records small. */
