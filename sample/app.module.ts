@@ -8,6 +8,7 @@ import { RefreshController } from './rails/refresh.controller.js';
 import { SessionsController } from './rails/sessions.controller.js';
 import { UsersController } from './rails/users.controller.js';
 import { SinatraApiController } from './sinatra/sinatra-api.controller.js';
+import { SpaController } from './spa.controller.js';
 import { UsersService } from './users/users.service.js';
 
 @Module({
@@ -28,7 +29,7 @@ import { UsersService } from './users/users.service.js';
       }),
     }),
   ],
-  controllers: [HomeController, SinatraApiController, LoginController, RefreshController, UsersController, SessionsController],
+  controllers: [HomeController, SinatraApiController, LoginController, RefreshController, UsersController, SessionsController, SpaController],
   providers: [UsersService],
 })
 export class AppModule {}
