@@ -171,7 +171,8 @@ export interface JwtSessionsModuleOptions {
   /**
    * How many verified tokens to remember, so that a token seen again skips the signature check (about 50 µs of
    * WebCrypto each). Entries expire with their token, and the session is still checked in the store on every
-   * request, so a flush takes effect at once. 0 turns it off.
+   * request, so a flush takes effect at once. Payloads answered are the caller's own objects; the arrays and objects
+   * nested in them are read-only (shared between requests). 0 turns it off.
    * @default 10000
    */
   verifiedTokenCacheSize?: number;

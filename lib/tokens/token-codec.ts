@@ -7,7 +7,7 @@ import type { TokenClaimsOptions } from '../interfaces/jwt-sessions-options.inte
 import type { TokenType } from '../interfaces/session.interface.js';
 import { readCompactJws } from './compact-jws.js';
 import { mergeClaims } from './merge-claims.js';
-import { VerifiedTokenCache } from './verified-token-cache.js';
+import { freezePayload, VerifiedTokenCache } from './verified-token-cache.js';
 
 /** Signed `typ` header of each token kind, so one kind is never accepted as the other. */
 const TYP: Record<TokenType, string> = { access: 'at+jwt', refresh: 'rt+jwt' };
@@ -53,10 +53,11 @@ export class TokenCodec {
     const cacheKey = typeof token === 'string' && !options.allowExpired ? `${type}\n${JSON.stringify(claims)}\n${token}` : undefined;
     const cached = cacheKey === undefined ? undefined : this.verified.get(cacheKey, this.now());
     if (cached !== undefined) return cached;
-    const payload = await this.verifyFully(token, type, claims, options.allowExpired === true);
+    const payload = freezePayload(await this.verifyFully(token, type, claims, options.allowExpired === true));
     // A token passes until its exp (plus leeway) has passed: nbf and iat, once passed, stay passed.
     if (cacheKey !== undefined) this.verified.set(cacheKey, payload, (payload.exp as number) + (claims.leeway ?? 0));
-    return payload;
+    // Every caller gets its own top-level object, cached or not; nested values are read-only either way.
+    return { ...payload };
   }
 
   private async verifyFully(token: unknown, type: TokenType, claims: TokenClaimsOptions, allowExpired: boolean): Promise<JWTPayload> {

@@ -67,13 +67,16 @@ describe('verified-token cache', () => {
     expect(verifications).toHaveBeenCalledTimes(2);
   });
 
-  it('answers copies: a caller that changes its payload changes nothing the next one reads', async () => {
+  it('answers each caller its own payload object, with read-only nested values: nobody changes what the next one reads', async () => {
     await start();
-    const { access } = await ctx.sessions.login({ payload: { roles: ['user'] } });
+    const { access } = await ctx.sessions.login({ payload: { roles: ['user'], user_id: 1 } });
     const first = await ctx.sessions.authorizeAccess(access);
-    (first.payload.roles as string[]).push('admin');
+    first.payload.user_id = 2;
+    delete (first.payload as { exp?: number }).exp;
+    expect(() => (first.payload.roles as string[]).push('admin')).toThrow(TypeError);
     const second = await ctx.sessions.authorizeAccess(access);
-    expect(second.payload.roles).toEqual(['user']);
+    expect(second.payload).toMatchObject({ roles: ['user'], user_id: 1, exp: expect.any(Number) });
+    expect(second.payload).not.toBe(first.payload);
   });
 
   it('is off with verifiedTokenCacheSize 0', async () => {
