@@ -6,6 +6,7 @@ import { isValidCsrf } from '../csrf/csrf-token.js';
 import { UnauthorizedError } from '../errors/jwt-sessions.errors.js';
 import { SessionEvents } from '../events/session-events.js';
 import type { TokenType } from '../interfaces/session.interface.js';
+import { isRetiredInGrace } from '../session/rotation-window.js';
 import { refreshIdOf } from '../session/session-claims.js';
 import type { AuthorizedToken } from '../session/session.service.js';
 import type { StoredSession } from '../store/stored-session.js';
@@ -41,14 +42,11 @@ export class CsrfCheck {
 
   /** The CSRF secret retired with the presented token, while its rotation's grace window is open; else null. */
   private retiredInGrace({ payload, session }: AuthorizedToken, type: TokenType): string | null {
-    const retired = session.rotation;
-    const grace = this.config.policy.refreshGracePeriod;
-    if (!this.config.policy.rotateRefreshTokens || retired === null || grace === 0) return null;
-    if (toSeconds(this.clock.now()) - retired.rotatedAt > grace) return null;
-    const id = type === 'refresh' ? refreshIdOf(payload) : payload.uid;
-    const matches = id === (type === 'refresh' ? retired.refreshUid : retired.accessUid);
+    const presented = { kind: type, id: type === 'refresh' ? refreshIdOf(payload) : String(payload.uid) };
+    if (!isRetiredInGrace(session, presented, this.config.policy, toSeconds(this.clock.now()))) return null;
     // A record from a custom store may lack the secret: then there is simply none to accept.
-    return matches && typeof retired.csrf === 'string' && retired.csrf !== '' ? retired.csrf : null;
+    const csrf = session.rotation?.csrf;
+    return typeof csrf === 'string' && csrf !== '' ? csrf : null;
   }
 
   private refuse(session: StoredSession, message: string): never {

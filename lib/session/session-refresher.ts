@@ -9,6 +9,7 @@ import type { SessionPayload } from '../interfaces/token-payload.interface.js';
 import type { AccessLink, PresentedToken, StoredSession } from '../store/stored-session.js';
 import { TokenStore } from '../store/token-store.js';
 import { appClaims, lifetime } from './session-claims.js';
+import { isRetiredInGrace } from './rotation-window.js';
 import { openSuccessors, sealSuccessors } from './successor-seal.js';
 import { newTokenId, TokenIssuer } from './token-issuer.js';
 
@@ -146,10 +147,7 @@ export class SessionRefresher {
   }
 
   private inGrace(session: StoredSession, presented: PresentedToken): boolean {
-    const retired = session.rotation;
-    const grace = this.config.policy.refreshGracePeriod;
-    return this.config.policy.rotateRefreshTokens && retired !== null && grace > 0 && this.now() - retired.rotatedAt <= grace
-      && presented.id === (presented.kind === 'refresh' ? retired.refreshUid : retired.accessUid);
+    return isRetiredInGrace(session, presented, this.config.policy, this.now());
   }
 
   private emitRefreshed(session: StoredSession, rotated: boolean, replayed: boolean): void {

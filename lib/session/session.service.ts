@@ -85,17 +85,16 @@ export class SessionService {
    * `refreshPayload` is given), and the presented one is retired.
    */
   async refresh<P extends SessionPayload>(refreshToken: string, options: RefreshOptions<P> = {}): Promise<RefreshedTokens> {
-    if (this.config.policy.rotateRefreshTokens) {
-      // The rotation itself decides in one store step whether the token is current, a repeat or a reuse.
-      const payload = await this.codec.verify(refreshToken, 'refresh', { claims: options.claims });
-      const presented = { kind: 'refresh' as const, id: refreshIdOf(payload), token: refreshToken, expiresAt: payload.exp as number };
-      const refreshClaims = appClaims(options.refreshPayload ?? payload, 'refreshPayload');
-      return this.refresher.rotateByRefreshToken(requiredId(payload, 'uid'), payload.exp as number, presented, options, refreshClaims);
-    }
-    const { payload, session } = await this.authorizeRefresh(refreshToken, options.claims);
+    const rotating = this.config.policy.rotateRefreshTokens;
+    // Under rotation the rotation itself decides, in one store step, whether the token is current, a repeat or a reuse.
+    const { payload, session } = rotating
+      ? { payload: await this.codec.verify(refreshToken, 'refresh', { claims: options.claims }), session: null }
+      : await this.authorizeRefresh(refreshToken, options.claims);
     const refreshClaims = appClaims(options.refreshPayload ?? payload, 'refreshPayload');
-    const presented = { kind: 'refresh' as const, id: refreshIdOf(payload), token: refreshToken, expiresAt: payload.exp };
-    return this.refresher.refresh(session, presented, options, refreshClaims);
+    const presented = { kind: 'refresh' as const, id: refreshIdOf(payload), token: refreshToken, expiresAt: payload.exp as number };
+    return session === null
+      ? this.refresher.rotateByRefreshToken(requiredId(payload, 'uid'), presented.expiresAt, presented, options, refreshClaims)
+      : this.refresher.refresh(session, presented, options, refreshClaims);
   }
 
   /**

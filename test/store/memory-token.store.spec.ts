@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
 import { MemoryTokenStore, StoreUnavailableError, TokenStore, type StoredSession } from '../../lib/index.js';
+import { unrotated } from '../support/stored-session.js';
 
 /**
  * Port of the gem's store_adapters/test_memory_store_adapter.rb and of the store halves of test_access_token.rb and
@@ -18,12 +19,7 @@ function session(uid: string, overrides: Partial<StoredSession> = {}): StoredSes
     expiresAt: NOW + 3600,
     createdAt: NOW,
     refreshByAccessAllowed: false,
-    refreshedAt: overrides.createdAt ?? NOW,
-    idleExpiresAt: 0,
-    refreshUid: '',
-    rotation: null,
-    userAgent: null,
-    ip: null,
+    ...unrotated(overrides.createdAt ?? NOW),
     ...overrides,
   };
 }

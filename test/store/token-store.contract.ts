@@ -1,4 +1,5 @@
 import type { PresentedToken, RotationLink, StoredSession, SuccessorTokens, TokenStore } from '../../lib/index.js';
+import { unrotated } from '../support/stored-session.js';
 
 const NOW = 1_800_000_000;
 
@@ -37,12 +38,7 @@ export function describeTokenStoreContract(name: string, make: () => Promise<Sto
         expiresAt: NOW + 600,
         createdAt: NOW,
         refreshByAccessAllowed: false,
-        refreshedAt: NOW,
-        idleExpiresAt: 0,
-        refreshUid: '',
-        rotation: null,
-        userAgent: null,
-        ip: null,
+        ...unrotated(NOW),
         ...overrides,
       };
     }

@@ -8,6 +8,7 @@ import { RedisKeys } from '../../../lib/store/redis/redis-keys.js';
 import { ManualClock } from '../../support/manual-clock.js';
 import { RedisServer } from '../../support/redis-server.js';
 import { setup } from '../../support/setup.js';
+import { unrotated } from '../../support/stored-session.js';
 
 /** Our keys with their TTLs, read straight from the server. */
 async function keysWithTtl(client: Redis): Promise<Array<{ key: string; ttl: number }>> {
@@ -239,7 +240,7 @@ describe('RedisTokenStore', () => {
       const now = Math.floor(Date.now() / 1000);
       const uid = store.createSessionId('huge');
       const huge = { uid, namespace: 'huge', csrf: 'c', accessUid: 'a', accessExpiresAt: now + 1, expiresAt: 1e17, createdAt: now, refreshByAccessAllowed: false,
-        refreshedAt: now, idleExpiresAt: 0, refreshUid: '', rotation: null, userAgent: null, ip: null };
+        ...unrotated(now) };
       await expect(store.create(huge, now)).rejects.toBeInstanceOf(StoreUnavailableError);
       expect(await admin.keys('*')).toEqual([]);
       await close();
