@@ -38,14 +38,54 @@ export class SessionRefresher {
     const rotating = this.config.policy.rotateRefreshTokens;
     await this.checkEarlyRefresh(session.uid, session.namespace, earlyUntil(session, presented, rotating), options.onEarlyRefresh);
     if (rotating) return this.rotate(session, presented, options, refreshClaims, false);
+    const next = await this.nextAccess(session, options);
+    // Compare-and-set on the access uid we read: a session flushed, or refreshed by a racing request, meanwhile is not revived.
+    return this.relinked(await this.store.relink(session.uid, session.accessUid, next.link, next.now), next);
+  }
+
+  /**
+   * Without rotation, refreshes by a refresh token without reading the session first: one store step relinks when
+   * the token is its session's current one. Answers null when it is not (a rotated session's retired token), for the
+   * caller to take the checked way; an early refresh asks `onEarlyRefresh` first, then relinks by compare-and-set.
+   */
+  async relinkByRefreshToken(
+    sessionId: string, expiresAt: number, presented: Presented, options: RefreshOptions<SessionPayload>,
+  ): Promise<RefreshedTokens | null> {
+    const next = await this.nextAccess({ uid: sessionId, expiresAt }, options);
+    const callback = options.onEarlyRefresh;
+    const result = await this.store.relinkByRefreshToken(sessionId, presented.id, next.link, next.now, callback !== undefined);
+    switch (result.outcome) {
+      case 'not-current':
+        return null;
+      case 'gone':
+        throw new UnauthorizedError('Refresh token not found');
+      case 'early':
+        await this.checkEarlyRefresh(sessionId, result.session.namespace, result.session.accessExpiresAt, callback);
+        return this.relinked(await this.store.relink(sessionId, result.session.accessUid, next.link, next.now), next);
+      case 'relinked':
+        // Without a callback nothing had to wait for the answer: the hijack signal still goes out.
+        if (result.replacedAccessExpiresAt > next.now) {
+          this.events.emit({ type: 'refresh.early', sessionId, namespace: result.session.namespace });
+        }
+        return this.relinked(result.session, next);
+    }
+  }
+
+  /** A new access link for the session, and its access token signed. */
+  private async nextAccess(
+    session: Pick<StoredSession, 'uid' | 'expiresAt'>, options: RefreshOptions<SessionPayload>,
+  ): Promise<{ now: number; link: AccessLink; access: string }> {
     const now = this.now();
     const link = this.nextLink(session, options, now);
-    const access = await this.issuer.access(appClaims(options.payload, 'payload'), { ...session, ...link }, now);
-    // Compare-and-set on the access uid we read: a session flushed, or refreshed by a racing request, meanwhile is not revived.
-    const updated = await this.store.relink(session.uid, session.accessUid, link, now);
+    const access = await this.issuer.access(appClaims(options.payload, 'payload'), { uid: session.uid, ...link }, now);
+    return { now, link, access };
+  }
+
+  /** The answer to a refresh without rotation, once the store took the new link (or null: it did not). */
+  private relinked(updated: StoredSession | null, next: { link: AccessLink; access: string }): RefreshedTokens {
     if (!updated) throw new UnauthorizedError('Session was flushed or refreshed meanwhile');
     this.emitRefreshed(updated, false, false);
-    return { csrf: maskCsrfSecret(link.csrf), access, access_expires_at: dateOf(link.accessExpiresAt) };
+    return { csrf: maskCsrfSecret(next.link.csrf), access: next.access, access_expires_at: dateOf(next.link.accessExpiresAt) };
   }
 
   /**

@@ -85,16 +85,19 @@ export class SessionService {
    * `refreshPayload` is given), and the presented one is retired.
    */
   async refresh<P extends SessionPayload>(refreshToken: string, options: RefreshOptions<P> = {}): Promise<RefreshedTokens> {
-    const rotating = this.config.policy.rotateRefreshTokens;
-    // Under rotation the rotation itself decides, in one store step, whether the token is current, a repeat or a reuse.
-    const { payload, session } = rotating
-      ? { payload: await this.codec.verify(refreshToken, 'refresh', { claims: options.claims }), session: null }
-      : await this.authorizeRefresh(refreshToken, options.claims);
+    const payload = await this.codec.verify(refreshToken, 'refresh', { claims: options.claims });
+    const sessionId = requiredId(payload, 'uid');
     const refreshClaims = appClaims(options.refreshPayload ?? payload, 'refreshPayload');
     const presented = { kind: 'refresh' as const, id: refreshIdOf(payload), token: refreshToken, expiresAt: payload.exp as number };
-    return session === null
-      ? this.refresher.rotateByRefreshToken(requiredId(payload, 'uid'), presented.expiresAt, presented, options, refreshClaims)
-      : this.refresher.refresh(session, presented, options, refreshClaims);
+    // One store step decides: under rotation whether the token is current, a repeat or a reuse; without, whether it is
+    // current. Only a retired token without rotation takes the checked way, which revokes a reused one.
+    if (this.config.policy.rotateRefreshTokens) {
+      return this.refresher.rotateByRefreshToken(sessionId, presented.expiresAt, presented, options, refreshClaims);
+    }
+    const relinked = await this.refresher.relinkByRefreshToken(sessionId, presented.expiresAt, presented, options);
+    if (relinked) return relinked;
+    const { session } = await this.authorizeRefresh(refreshToken, options.claims);
+    return this.refresher.refresh(session, presented, options, refreshClaims);
   }
 
   /**

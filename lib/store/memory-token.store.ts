@@ -1,7 +1,7 @@
 import { StoreUnavailableError } from '../errors/jwt-sessions.errors.js';
 import { ExpiryQueue } from './expiry-queue.js';
 import {
-  liveUntil, type AccessLink, type PresentedToken, type RotationLink, type RotationResult, type StoredSession, type SuccessorTokens,
+  liveUntil, type AccessLink, type PresentedToken, type RefreshRelinkResult, type RotationLink, type RotationResult, type StoredSession, type SuccessorTokens,
 } from './stored-session.js';
 import { TokenStore } from './token-store.js';
 
@@ -67,6 +67,18 @@ export class MemoryTokenStore extends TokenStore {
     if (!session || session.accessUid !== expectedAccessUid) return null;
     this.apply(session, link);
     return copy(session);
+  }
+
+  async relinkByRefreshToken(uid: string, refreshUid: string, link: AccessLink, now: number, stopIfEarly: boolean): Promise<RefreshRelinkResult> {
+    this.evict(now);
+    const session = this.sessions.get(uid);
+    if (!session) return { outcome: 'gone' };
+    if (session.accessUid === link.accessUid) return { outcome: 'relinked', session: copy(session), replacedAccessExpiresAt: 0 };
+    if (session.refreshUid !== refreshUid) return { outcome: 'not-current' };
+    if (stopIfEarly && session.accessExpiresAt > now) return { outcome: 'early', session: copy(session) };
+    const replacedAccessExpiresAt = session.accessExpiresAt;
+    this.apply(session, link);
+    return { outcome: 'relinked', session: copy(session), replacedAccessExpiresAt };
   }
 
   async rotate(

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type {
-  AccessLink, PresentedToken, RotationLink, RotationResult, StoredSession, SuccessorTokens,
+  AccessLink, PresentedToken, RefreshRelinkResult, RotationLink, RotationResult, StoredSession, SuccessorTokens,
 } from './stored-session.js';
 
 /**
@@ -36,6 +36,14 @@ export abstract class TokenStore {
    * Idempotent: repeating a relink that took effect (a resend after a lost reply) answers the session again.
    */
   abstract relink(uid: string, expectedAccessUid: string, link: AccessLink, now: number): Promise<StoredSession | null>;
+
+  /**
+   * A refresh without rotation in one step: if `refreshUid` names the session's current refresh token ('' for a
+   * session that never rotated, whose tokens carry none), the session takes `link`. With `stopIfEarly`, a session whose
+   * access token is still live answers `early` and changes nothing, so the caller can ask the app first.
+   * Idempotent like `relink`: a resend of a relink that took effect answers `relinked` again.
+   */
+  abstract relinkByRefreshToken(uid: string, refreshUid: string, link: AccessLink, now: number, stopIfEarly: boolean): Promise<RefreshRelinkResult>;
 
   /**
    * One rotating refresh, in one atomic step. If `presented` is the session's current token, the session takes

@@ -29,9 +29,9 @@ async function expectAccepted(fixture: SecurityApp, route: RouteName, token: str
   fixture.resetCalls();
   const response = await ROUTES[route].send(fixture.http(), token);
   expect({ status: response.status, body: response.body }).toEqual({ status: 200, body: expect.any(Object) });
-  const refreshes = route === 'access' ? 0 : 1;
-  // A refresh verifies its token twice (guard, then the service) and relinks the session once.
-  expect(fixture.calls()).toEqual({ ...NO_STORE_CALLS, find: 1 + refreshes, relink: refreshes });
+  // The guard finds the session; a refresh then relinks it in one step, a refresh by access reads it and relinks it.
+  const refreshCalls = { access: {}, refresh: { relinkByRefreshToken: 1 }, 'refresh-by-access': { find: 2, relink: 1 } }[route];
+  expect(fixture.calls()).toEqual({ ...NO_STORE_CALLS, find: 1, ...refreshCalls });
   return response;
 }
 

@@ -217,15 +217,24 @@ describe('SessionService', () => {
       await expect(ctx.sessions.refresh(tokens.refresh)).rejects.toThrow('Refresh token not found');
     });
 
-    it('does not revive a session flushed between its read and its write', async () => {
-      const relink = ctx.store.relink.bind(ctx.store);
-      jest.spyOn(ctx.store, 'relink').mockImplementationOnce(async (uid, expected, link, now) => {
+    it('does not revive a session flushed while the early-refresh callback runs', async () => {
+      const onEarlyRefresh = async (uid: string) => {
         await ctx.sessions.flushByUid(uid);
-        return relink(uid, expected, link, now);
-      });
-      await expect(ctx.sessions.refresh(tokens.refresh)).rejects.toMatchObject(UNAUTHORIZED);
+      };
+      await expect(ctx.sessions.refresh(tokens.refresh, { onEarlyRefresh })).rejects.toMatchObject(UNAUTHORIZED);
       expect(await ctx.store.find(sessionIdOf(tokens), START)).toBeNull();
       expect(await ctx.sessions.sessionExists(tokens.refresh, 'refresh')).toBe(false);
+    });
+
+    it('does not let a refresh that waited on the early-refresh callback undo one that went through meanwhile', async () => {
+      let other: Promise<unknown> = Promise.resolve();
+      const onEarlyRefresh = async () => {
+        other = ctx.sessions.refresh(tokens.refresh);
+        await other;
+      };
+      await expect(ctx.sessions.refresh(tokens.refresh, { onEarlyRefresh })).rejects.toMatchObject(UNAUTHORIZED);
+      const { access } = (await other) as { access: string };
+      await expect(ctx.sessions.authorizeAccess(access)).resolves.toBeDefined();
     });
 
     it('lets only one of two racing refreshes of the same state win', async () => {

@@ -110,6 +110,72 @@ export function describeTokenStoreContract(name: string, make: () => Promise<Sto
       expect((await store.find(created.uid, NOW))?.accessUid).toBe(winners[0]?.accessUid);
     });
 
+    describe('relinkByRefreshToken', () => {
+      const link = (i: number, at = NOW) => ({
+        accessUid: `access-by-refresh-${i}`, accessExpiresAt: at + 120, csrf: Buffer.alloc(32, i).toString('base64'), refreshedAt: at, idleExpiresAt: 0,
+      });
+
+      it('relinks a never-rotated session on the empty refresh id and answers when the replaced access token would have expired', async () => {
+        const created = session({ accessExpiresAt: NOW - 5 });
+        await store.create(created, NOW);
+        expect(await store.relinkByRefreshToken(created.uid, '', link(1), NOW, true)).toEqual({
+          outcome: 'relinked', session: { ...created, ...link(1) }, replacedAccessExpiresAt: NOW - 5,
+        });
+        expect(await store.find(created.uid, NOW)).toEqual({ ...created, ...link(1) });
+        // A resend of the same relink (its reply was lost) answers relinked again and changes nothing.
+        expect(await store.relinkByRefreshToken(created.uid, '', link(1), NOW, true)).toEqual({
+          outcome: 'relinked', session: { ...created, ...link(1) }, replacedAccessExpiresAt: 0,
+        });
+      });
+
+      it('answers early and writes nothing while the access token is live, if asked to stop; relinks otherwise', async () => {
+        const created = session({ accessExpiresAt: NOW + 60 });
+        await store.create(created, NOW);
+        expect(await store.relinkByRefreshToken(created.uid, '', link(2), NOW, true)).toEqual({ outcome: 'early', session: created });
+        expect(await store.find(created.uid, NOW)).toEqual(created);
+        expect(await store.relinkByRefreshToken(created.uid, '', link(2), NOW, false)).toEqual({
+          outcome: 'relinked', session: { ...created, ...link(2) }, replacedAccessExpiresAt: NOW + 60,
+        });
+      });
+
+      it('answers not-current and writes nothing for any refresh id but the session\'s current one', async () => {
+        const rotated = session({ refreshUid: 'refresh-current' });
+        await store.create(rotated, NOW);
+        for (const id of ['', 'refresh-old', 'refresh-currentx']) {
+          expect(await store.relinkByRefreshToken(rotated.uid, id, link(3), NOW, false)).toEqual({ outcome: 'not-current' });
+        }
+        expect(await store.find(rotated.uid, NOW)).toEqual(rotated);
+        const plain = session();
+        await store.create(plain, NOW);
+        expect(await store.relinkByRefreshToken(plain.uid, 'refresh-current', link(3), NOW, false)).toEqual({ outcome: 'not-current' });
+        expect(await store.relinkByRefreshToken(rotated.uid, 'refresh-current', link(3), NOW, false))
+          .toMatchObject({ outcome: 'relinked', session: { ...rotated, ...link(3) } });
+      });
+
+      it('answers gone for an unknown, expired, idle-expired or malformed session id, and creates nothing', async () => {
+        const expiring = session({ expiresAt: NOW + 10 });
+        const idle = session({ idleExpiresAt: NOW + 5 });
+        await store.create(expiring, NOW);
+        await store.create(idle, NOW);
+        for (const [uid, at] of [[expiring.uid, NOW + 10], [idle.uid, NOW + 5], [store.createSessionId(null), NOW], ['not-an-id', NOW]] as const) {
+          expect(await store.relinkByRefreshToken(uid, '', link(4, at), at, false)).toEqual({ outcome: 'gone' });
+          expect(await store.find(uid, at)).toBeNull();
+        }
+      });
+
+      it('never revives a deleted session, and the last of many racing relinks is the one stored', async () => {
+        const created = session({ accessExpiresAt: NOW - 1 });
+        await store.create(created, NOW);
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.relinkByRefreshToken(created.uid, '', link(10 + i), NOW, false)));
+        expect(results.every((result) => result.outcome === 'relinked')).toBe(true);
+        const stored = await store.find(created.uid, NOW);
+        expect(results.map((result) => (result.outcome === 'relinked' ? result.session.accessUid : null))).toContain(stored?.accessUid);
+        await store.delete(created.uid, NOW);
+        expect(await store.relinkByRefreshToken(created.uid, '', link(40), NOW, false)).toEqual({ outcome: 'gone' });
+        expect(await store.find(created.uid, NOW)).toBeNull();
+      });
+    });
+
     it('deletes one session, once, and takes it out of its namespace', async () => {
       const first = session({ namespace: 'ns-delete' });
       const second = session({ namespace: 'ns-delete' });

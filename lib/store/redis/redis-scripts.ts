@@ -138,6 +138,22 @@ return redis.call('HMGET', KEYS[1], ${FIELD_LIST})
 `;
 
 /**
+ * KEYS: session. ARGV: refresh id ('' for a session that never rotated), new a, x, c, l, d ('' without idle timeout),
+ * now, stop if early ('1' or '0'). Answers { 'relinked', replaced access expiry, fields }, { 'early', fields },
+ * { 'not-current' } or { 'gone' }. Idempotent like RELINK.
+ */
+export const RELINK_BY_REFRESH = `${IS_LIVE}${APPLY_LINK}
+local now = tonumber(ARGV[7])
+local s = redis.call('HMGET', KEYS[1], 'e', 'd', 'a', 'x', 'f')
+if not is_live(s, now) then return { 'gone' } end
+if s[3] == ARGV[2] then return { 'relinked', '0', redis.call('HMGET', KEYS[1], ${FIELD_LIST}) } end
+if (s[5] or '') ~= ARGV[1] then return { 'not-current' } end
+if ARGV[8] == '1' and tonumber(s[4]) > now then return { 'early', redis.call('HMGET', KEYS[1], ${FIELD_LIST}) } end
+apply_link(KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+return { 'relinked', s[4], redis.call('HMGET', KEYS[1], ${FIELD_LIST}) }
+`;
+
+/**
  * KEYS: session, index, successors. ARGV: presented kind ('r' refresh id, 'a' access uid), presented id, new f, a, x,
  * c, l, d, now, grace seconds, successor access token, successor refresh token, uid, stop if early ('1' or '0').
  * Answers { 'rotated', fields }, { 'replayed', access, refresh, fields }, { 'reused', namespace }, { 'refused' },

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { MalconfiguredError, StoreUnavailableError } from '../../errors/jwt-sessions.errors.js';
 import {
-  liveUntil, type AccessLink, type PresentedToken, type RotationLink, type RotationResult, type StoredSession, type SuccessorTokens,
+  liveUntil, type AccessLink, type PresentedToken, type RefreshRelinkResult, type RotationLink, type RotationResult, type StoredSession, type SuccessorTokens,
 } from '../stored-session.js';
 import { TokenStore } from '../token-store.js';
 import { createRedisClient } from './redis-client.factory.js';
@@ -27,6 +27,7 @@ const SCRIPTS = {
   find: script(scripts.FIND),
   create: script(scripts.CREATE),
   relink: script(scripts.RELINK),
+  relinkByRefresh: script(scripts.RELINK_BY_REFRESH),
   rotate: script(scripts.ROTATE),
   delete: script(scripts.DELETE),
   deleteNamespace: script(scripts.DELETE_NAMESPACE),
@@ -111,6 +112,17 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
     if (!this.keys.isSessionId(uid)) return null;
     const fields = await this.run(SCRIPTS.relink, [this.keys.session(uid)], [expectedAccessUid, ...linkArgs(link), now]);
     return fields === null ? null : this.parse(uid, fields as Fields, now);
+  }
+
+  async relinkByRefreshToken(uid: string, refreshUid: string, link: AccessLink, now: number, stopIfEarly: boolean): Promise<RefreshRelinkResult> {
+    if (!this.keys.isSessionId(uid)) return { outcome: 'gone' };
+    const reply = await this.run(SCRIPTS.relinkByRefresh, [this.keys.session(uid)], [refreshUid, ...linkArgs(link), now, stopIfEarly ? '1' : '0']) as
+      [string, ...unknown[]];
+    const [outcome] = reply;
+    if (outcome === 'not-current') return { outcome };
+    const session = outcome === 'relinked' || outcome === 'early' ? this.parse(uid, reply[reply.length - 1] as Fields, now) : null;
+    if (session === null) return { outcome: 'gone' };
+    return outcome === 'early' ? { outcome, session } : { outcome: 'relinked', session, replacedAccessExpiresAt: Number(reply[1]) || 0 };
   }
 
   async rotate(

@@ -22,7 +22,8 @@ export const DEFAULT_NAMESPACE = 'user-1';
 
 /** Every TokenStore method the fixture counts. */
 export const STORE_METHODS = [
-  'create', 'find', 'relink', 'delete', 'list', 'deleteNamespace', 'unlinkNamespaceAccess', 'deleteAll', 'createSessionId',
+  'create', 'find', 'relink', 'relinkByRefreshToken', 'rotate', 'delete', 'list', 'deleteNamespace', 'unlinkNamespaceAccess', 'deleteAll',
+  'createSessionId',
 ] as const;
 export type StoreMethod = (typeof STORE_METHODS)[number];
 export type StoreCalls = Record<StoreMethod, number>;
