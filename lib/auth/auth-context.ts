@@ -2,9 +2,12 @@ import type { ExecutionContext } from '@nestjs/common';
 import { AUTH_CONTEXT } from '../jwt-sessions.constants.js';
 import type { AuthContext } from './auth-rule.js';
 
-/** The request of an HTTP handler, as the param decorators read it. @internal */
+/**
+ * The request of an HTTP handler, as the guard and the param decorators read it: the context's first argument,
+ * which is what `switchToHttp().getRequest()` answers, without the three closures that builds per call. @internal
+ */
 export function httpRequestOf(context: ExecutionContext): object {
-  return context.switchToHttp().getRequest<object>();
+  return context.getArgByIndex<object>(0);
 }
 
 /**

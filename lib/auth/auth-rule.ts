@@ -49,6 +49,18 @@ export type SessionView = Omit<StoredSession, 'csrf' | 'refreshUid' | 'rotation'
 
 /** The view of a session the guard hands to the app. @internal */
 export function sessionView(session: StoredSession): SessionView {
-  const { csrf: _csrf, refreshUid: _refreshUid, rotation: _rotation, ...view } = session;
-  return view;
+  // Field by field rather than a rest copy: cheaper on every request, and nothing a custom store adds slips through.
+  return {
+    uid: session.uid,
+    namespace: session.namespace,
+    accessUid: session.accessUid,
+    accessExpiresAt: session.accessExpiresAt,
+    expiresAt: session.expiresAt,
+    createdAt: session.createdAt,
+    refreshByAccessAllowed: session.refreshByAccessAllowed,
+    refreshedAt: session.refreshedAt,
+    idleExpiresAt: session.idleExpiresAt,
+    userAgent: session.userAgent,
+    ip: session.ip,
+  };
 }

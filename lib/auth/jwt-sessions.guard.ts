@@ -7,11 +7,13 @@ import { AUTH_CONTEXT, AUTH_METADATA } from '../jwt-sessions.constants.js';
 import { SessionService, type AuthorizedToken } from '../session/session.service.js';
 import type { SessionRequest } from '../transport/session-request.js';
 import { findToken } from '../transport/token-extractor.js';
+import type { TokenType } from '../interfaces/session.interface.js';
+import { httpRequestOf } from './auth-context.js';
 import { sessionView, type AuthContext, type AuthMode, type AuthRule } from './auth-rule.js';
 import { CsrfCheck } from './csrf-check.js';
 import { routeClaims } from './route-claims.js';
 
-type Authorizer = (sessions: SessionService, token: string, claims: TokenClaimsOptions) => Promise<AuthorizedToken<AuthContext['payload']>>;
+type Authorizer = (sessions: SessionService, token: string, claims: TokenClaimsOptions | undefined) => Promise<AuthorizedToken<AuthContext['payload']>>;
 
 /** One handler per mode: the guard itself only finds the token and checks CSRF. */
 const AUTHORIZERS: Record<AuthMode, Authorizer> = {
@@ -19,6 +21,14 @@ const AUTHORIZERS: Record<AuthMode, Authorizer> = {
   refresh: (sessions, token, claims) => sessions.authorizeRefresh(token, claims),
   'refresh-by-access': (sessions, token, claims) => sessions.authorizeRefreshByAccess(token, claims),
 };
+
+/** What a guarded route asks for, worked out from its metadata on its first request. */
+interface RoutePlan {
+  transport: AuthRule['transport'];
+  type: TokenType;
+  claims: TokenClaimsOptions | undefined;
+  authorize: Authorizer;
+}
 
 /**
  * The guard behind `@AccessAuth()`, `@RefreshAuth()` and `@RefreshByAccessAuth()`: finds the token (header then
@@ -35,25 +45,44 @@ export class JwtSessionsGuard implements CanActivate {
     protected readonly csrf: CsrfCheck,
   ) {}
 
+  /** Route metadata is fixed once the app is built (Nest builds its own route handlers once, too): read it once per route. */
+  private readonly plans = new WeakMap<object, WeakMap<object, RoutePlan | null>>();
+
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    const rule = this.reflector.getAllAndOverride<AuthRule | undefined>(AUTH_METADATA, targets);
-    if (!rule) return true;
+    const plan = this.planOf(context);
+    if (plan === null) return true;
     const request = this.getRequest(context);
-    const type = rule.mode === 'refresh' ? 'refresh' : 'access';
-    const found = findToken(request, type, rule.transport, this.config);
+    const found = findToken(request, plan.type, plan.transport, this.config);
     if (!found) throw new UnauthorizedError('Token is not found');
-    const claims = routeClaims(this.reflector, context, rule.claims);
-    const authorized = await AUTHORIZERS[rule.mode](this.sessions, found.token, claims);
+    const authorized = await plan.authorize(this.sessions, found.token, plan.claims);
+    this.csrf.assert(request, found, authorized, plan.type);
     const { payload, session } = authorized;
-    this.csrf.assert(request, found, authorized, type);
-    const authContext: AuthContext = { type, token: found.token, source: found.source, payload, session: sessionView(session) };
+    const authContext: AuthContext = { type: plan.type, token: found.token, source: found.source, payload, session: sessionView(session) };
     Object.defineProperty(request, AUTH_CONTEXT, { value: authContext, configurable: true });
     return true;
   }
 
+  private planOf(context: ExecutionContext): RoutePlan | null {
+    const controller = context.getClass();
+    const handler = context.getHandler();
+    let plans = this.plans.get(controller);
+    if (plans === undefined) this.plans.set(controller, (plans = new WeakMap()));
+    let plan = plans.get(handler);
+    if (plan === undefined) {
+      const rule = this.reflector.getAllAndOverride<AuthRule | undefined>(AUTH_METADATA, [handler, controller]);
+      plan = rule === undefined ? null : {
+        transport: rule.transport,
+        type: rule.mode === 'refresh' ? 'refresh' : 'access',
+        claims: routeClaims(this.reflector, context, rule.claims),
+        authorize: AUTHORIZERS[rule.mode],
+      };
+      plans.set(handler, plan);
+    }
+    return plan;
+  }
+
   /** The request to read. Override it to plug in another context (GraphQL, WebSockets). */
   protected getRequest(context: ExecutionContext): SessionRequest {
-    return context.switchToHttp().getRequest<SessionRequest>();
+    return httpRequestOf(context) as SessionRequest;
   }
 }

@@ -4,8 +4,11 @@ import type { TokenClaimsOptions } from '../interfaces/jwt-sessions-options.inte
 import { mergeClaims } from '../tokens/merge-claims.js';
 import { TokenClaims } from './token-claims.decorator.js';
 
-/** The claims of a route: `@TokenClaims()` on the class, then on the handler, then the auth decorator's own, field by field. @internal */
-export function routeClaims(reflector: Reflector, context: ExecutionContext, own?: TokenClaimsOptions): TokenClaimsOptions {
-  const [onHandler, onClass] = [context.getHandler(), context.getClass()].map((target) => reflector.get(TokenClaims, target));
-  return mergeClaims(onClass, onHandler, own);
+/**
+ * The claims of a route: `@TokenClaims()` on the class, then on the handler, then the auth decorator's own, field by
+ * field; undefined when none of them asks for any (the module's own checks then apply alone). @internal
+ */
+export function routeClaims(reflector: Reflector, context: ExecutionContext, own?: TokenClaimsOptions): TokenClaimsOptions | undefined {
+  const claims = mergeClaims(reflector.get(TokenClaims, context.getClass()), reflector.get(TokenClaims, context.getHandler()), own);
+  return Object.keys(claims).length === 0 ? undefined : claims;
 }

@@ -27,12 +27,14 @@ export interface VerifyOptions {
 @Injectable()
 export class TokenCodec {
   private readonly verified: VerifiedTokenCache;
+  private readonly moduleChecks: Record<TokenType, Checks>;
 
   constructor(
     private readonly config: JwtSessionsConfig,
     private readonly clock: Clock,
   ) {
     this.verified = new VerifiedTokenCache(config.verifiedTokenCacheSize);
+    this.moduleChecks = { access: checksOf('access', config.verify), refresh: checksOf('refresh', config.verify) };
   }
 
   /** Signs the claims; `iss` and `aud` default to the module's `verify` values, so its tokens pass its own checks. */
@@ -48,14 +50,15 @@ export class TokenCodec {
   }
 
   async verify(token: unknown, type: TokenType, options: VerifyOptions = {}): Promise<JWTPayload> {
-    const claims = mergeClaims(this.config.verify, options.claims);
+    // The module's own checks are worked out once; a call with claims of its own layers them on top.
+    const { claims, key } = options.claims === undefined ? this.moduleChecks[type] : checksOf(type, this.config.verify, options.claims);
     // Only tokens checked in full are cached (not those whose expiry was waived), under the checks they passed.
-    const cacheKey = typeof token === 'string' && !options.allowExpired ? `${type}\n${JSON.stringify(claims)}\n${token}` : undefined;
-    const cached = cacheKey === undefined ? undefined : this.verified.get(cacheKey, this.now());
+    const cacheable = typeof token === 'string' && !options.allowExpired;
+    const cached = cacheable ? this.verified.get(token, key, this.now()) : undefined;
     if (cached !== undefined) return cached;
     const payload = freezePayload(await this.verifyFully(token, type, claims, options.allowExpired === true));
     // A token passes until its exp (plus leeway) has passed: nbf and iat, once passed, stay passed.
-    if (cacheKey !== undefined) this.verified.set(cacheKey, payload, (payload.exp as number) + (claims.leeway ?? 0));
+    if (cacheable) this.verified.set(token, key, payload, (payload.exp as number) + (claims.leeway ?? 0));
     // Every caller gets its own top-level object, cached or not; nested values are read-only either way.
     return { ...payload };
   }
@@ -90,6 +93,17 @@ export class TokenCodec {
   private now(): number {
     return toSeconds(this.clock.now());
   }
+}
+
+/** The checks a verification runs besides the signature, and their key in the verified-token cache. */
+interface Checks {
+  claims: TokenClaimsOptions;
+  key: string;
+}
+
+function checksOf(type: TokenType, ...layers: Array<TokenClaimsOptions | undefined>): Checks {
+  const claims = mergeClaims(...layers);
+  return { claims, key: `${type}\n${JSON.stringify(claims)}` };
 }
 
 /** jose checks `iat` only when given a maximum age: a token issued in the future (beyond the leeway) is refused here. */

@@ -66,6 +66,7 @@ export function findToken(
 export function needsCsrf(request: SessionRequest, found: LocatedToken): boolean {
   // A request whose method is unknown (a non-HTTP context) is treated as unsafe. Method-override middleware turns a
   // POST into another method but keeps the wire method in `originalMethod`: both must be safe to skip the check.
+  if (found.source !== 'cookie') return false;
   const methods = [request.method, request.originalMethod].filter((method) => method !== undefined);
-  return found.source === 'cookie' && (methods.length === 0 || methods.some((method) => !CSRF_SAFE_METHODS.has(String(method).toUpperCase())));
+  return methods.length === 0 || methods.some((method) => !CSRF_SAFE_METHODS.has(String(method).toUpperCase()));
 }

@@ -86,15 +86,29 @@ describe('verified-token cache', () => {
     expect(verifications).toHaveBeenCalledTimes(3);
   });
 
-  it('keeps at most its capacity, dropping the least recently used', () => {
+  it('keeps at most its capacity, dropping the oldest entry first, whether or not it was read since', () => {
     const cache = new VerifiedTokenCache(2);
-    cache.set('a', { exp: 100 }, 100);
-    cache.set('b', { exp: 100 }, 100);
-    expect(cache.get('a', 0)).toEqual({ exp: 100 });
-    cache.set('c', { exp: 100 }, 100);
-    expect([cache.get('a', 0), cache.get('b', 0), cache.get('c', 0)]).toEqual([{ exp: 100 }, undefined, { exp: 100 }]);
+    cache.set('a', 'checks', { exp: 100 }, 100);
+    cache.set('b', 'checks', { exp: 100 }, 100);
+    expect(cache.get('a', 'checks', 0)).toEqual({ exp: 100 });
+    cache.set('c', 'checks', { exp: 100 }, 100);
+    expect([cache.get('a', 'checks', 0), cache.get('b', 'checks', 0), cache.get('c', 'checks', 0)]).toEqual([undefined, { exp: 100 }, { exp: 100 }]);
     expect(cache.size).toBe(2);
-    expect(cache.get('a', 100)).toBeUndefined();
+    expect(cache.get('b', 'checks', 100)).toBeUndefined();
+    expect(cache.size).toBe(1);
+  });
+
+  it('answers a token only for the checks it passed, each until its own end, and keeps a bounded number of them', () => {
+    const cache = new VerifiedTokenCache(4);
+    cache.set('a', 'plain', { exp: 100 }, 100);
+    cache.set('a', 'with leeway', { exp: 100 }, 130);
+    expect(cache.get('a', 'strict audience', 0)).toBeUndefined();
+    expect(cache.get('a', 'plain', 100)).toBeUndefined();
+    expect(cache.get('a', 'with leeway', 100)).toEqual({ exp: 100 });
+    expect(cache.size).toBe(1);
+    for (let i = 0; i < 20; i++) cache.set('a', `checks ${i}`, { exp: 100 }, 100);
+    expect(cache.get('a', 'with leeway', 0)).toBeUndefined();
+    expect(cache.get('a', 'checks 19', 0)).toEqual({ exp: 100 });
     expect(cache.size).toBe(1);
   });
 });
