@@ -6,7 +6,7 @@ import { UnauthorizedError } from '../errors/jwt-sessions.errors.js';
 import { SessionEvents } from '../events/session-events.js';
 import type { EarlyRefreshCallback, RefreshedTokens, RefreshOptions } from '../interfaces/session.interface.js';
 import type { SessionPayload } from '../interfaces/token-payload.interface.js';
-import type { AccessLink, PresentedToken, StoredSession } from '../store/stored-session.js';
+import type { AccessLink, PresentedToken, RotationLink, StoredSession, SuccessorTokens } from '../store/stored-session.js';
 import { TokenStore } from '../store/token-store.js';
 import { appClaims, lifetime } from './session-claims.js';
 import { isRetiredInGrace } from './rotation-window.js';
@@ -51,8 +51,8 @@ export class SessionRefresher {
   async relinkByRefreshToken(
     sessionId: string, expiresAt: number, presented: Presented, options: RefreshOptions<SessionPayload>,
   ): Promise<RefreshedTokens | null> {
-    const next = await this.nextAccess({ uid: sessionId, expiresAt }, options);
     const callback = options.onEarlyRefresh;
+    let next = await this.nextAccess({ uid: sessionId, expiresAt }, options);
     const result = await this.store.relinkByRefreshToken(sessionId, presented.id, next.link, next.now, callback !== undefined);
     switch (result.outcome) {
       case 'not-current':
@@ -61,6 +61,8 @@ export class SessionRefresher {
         throw new UnauthorizedError('Refresh token not found');
       case 'early':
         await this.checkEarlyRefresh(sessionId, result.session.namespace, result.session.accessExpiresAt, callback);
+        // The callback may take its time: the session is judged live, and the link dated, when the write happens.
+        next = await this.nextAccess({ uid: sessionId, expiresAt }, options);
         return this.relinked(await this.store.relink(sessionId, result.session.accessUid, next.link, next.now), next);
       case 'relinked':
         // Without a callback nothing had to wait for the answer: the hijack signal still goes out.
@@ -71,7 +73,10 @@ export class SessionRefresher {
     }
   }
 
-  /** A new access link for the session, and its access token signed. */
+  /**
+   * A new access link for the session, and its access token signed before any write: a payload that cannot be
+   * signed then refuses the refresh with the session unchanged (a refused refresh of a dead session costs a signature).
+   */
   private async nextAccess(
     session: Pick<StoredSession, 'uid' | 'expiresAt'>, options: RefreshOptions<SessionPayload>,
   ): Promise<{ now: number; link: AccessLink; access: string }> {
@@ -104,24 +109,29 @@ export class SessionRefresher {
     session: Pick<StoredSession, 'uid' | 'expiresAt'>, presented: Presented, options: RefreshOptions<SessionPayload>,
     refreshClaims: Record<string, unknown>, askIfEarly: boolean,
   ): Promise<RefreshedTokens> {
-    const now = this.now();
-    const link = { ...this.nextLink(session, options, now), refreshUid: newTokenId() };
-    const next = { ...session, ...link };
-    const access = await this.issuer.access(appClaims(options.payload, 'payload'), next, now);
-    const refresh = await this.issuer.refresh(refreshClaims, next, now);
-    const sealed = sealSuccessors({ access, refresh }, presented.token, session.uid);
-    const rotate = (stopIfEarly: boolean) =>
+    const accessClaims = appClaims(options.payload, 'payload');
+    // The successors are signed and sealed before the step, which keeps them for the grace window's repeats.
+    const successorsAt = async (now: number) => {
+      const link = { ...this.nextLink(session, options, now), refreshUid: newTokenId() };
+      const next = { ...session, ...link };
+      const tokens = { access: await this.issuer.access(accessClaims, next, now), refresh: await this.issuer.refresh(refreshClaims, next, now) };
+      return { now, link, tokens, sealed: sealSuccessors(tokens, presented.token, session.uid) };
+    };
+    const rotateWith = ({ now, link, sealed }: Successors, stopIfEarly: boolean) =>
       this.store.rotate(session.uid, presented, link, sealed, this.config.policy.refreshGracePeriod, now, stopIfEarly);
-    let result = await rotate(askIfEarly);
+    let successors: Successors = await successorsAt(this.now());
+    let result = await rotateWith(successors, askIfEarly);
     if (result.outcome === 'early') {
       await this.checkEarlyRefresh(result.session.uid, result.session.namespace, result.session.accessExpiresAt, options.onEarlyRefresh);
-      result = await rotate(false);
+      // The callback may take its time: the session is judged live, and the successors dated, when the write happens.
+      successors = await successorsAt(this.now());
+      result = await rotateWith(successors, false);
     }
     switch (result.outcome) {
       case 'rotated':
       case 'replayed': {
         // Replayed successors open only for the very token that rotated: a retired token of the other kind gets none.
-        const tokens = result.outcome === 'rotated' ? { access, refresh } : openSuccessors(result.tokens, presented.token, session.uid);
+        const tokens = result.outcome === 'rotated' ? successors.tokens : openSuccessors(result.tokens, presented.token, session.uid);
         if (tokens === null) throw new UnauthorizedError('Session was refreshed meanwhile with another token');
         this.emitRefreshed(result.session, true, result.outcome === 'replayed');
         return {
@@ -202,6 +212,14 @@ export class SessionRefresher {
   private now(): number {
     return toSeconds(this.clock.now());
   }
+}
+
+/** A rotation's successors, signed and sealed at `now`, with the link that names them. */
+interface Successors {
+  now: number;
+  link: RotationLink;
+  tokens: SuccessorTokens;
+  sealed: SuccessorTokens;
 }
 
 /** The token presented for a refresh: its kind and id, the token itself (which seals the successors), and its expiry. */
