@@ -5,6 +5,7 @@ import type { INestApplication } from '@nestjs/common';
 import { writeFileSync } from 'node:fs';
 import { SessionService } from '../../lib/index.js';
 import { benchModule } from './bench-app.js';
+import { FLOOR_KEY_PREFIX, floorClient } from './redis-floor.js';
 import { SESSION_COUNT, type Adapter, type BenchCredentials, type Setup } from './setups.js';
 
 /**
@@ -31,6 +32,16 @@ async function credentials(): Promise<BenchCredentials> {
     case 'passport-jwt': {
       const jwt = app.get(JwtService);
       return { method: 'GET', path: '/ping', sessions: await many(async (i) => ({ authorization: `Bearer ${jwt.sign({ sub: i })}` })) };
+    }
+    case 'redis-get-floor': {
+      const redis = floorClient(process.env.REDIS_URL as string);
+      return {
+        method: 'GET', path: '/ping',
+        sessions: await many(async (i) => {
+          await redis.set(`${FLOOR_KEY_PREFIX}${i}`, JSON.stringify({ user_id: i, live: true }));
+          return { 'x-floor-key': String(i) };
+        }),
+      };
     }
     case 'access-memory':
     case 'access-redis': {
