@@ -49,9 +49,17 @@ export class TokenCodec {
     return new SignJWT(stamped).setProtectedHeader({ alg: algorithm, typ: TYP[type], ...(kid !== undefined ? { kid } : {}) }).sign(signKey);
   }
 
+  /**
+   * The payload of a token already verified under these checks (see {@link verify}), or undefined: a synchronous
+   * first look, so the hot path awaits nothing when the token is known.
+   */
+  verifiedPayload(token: unknown, type: TokenType, claims?: TokenClaimsOptions): JWTPayload | undefined {
+    if (typeof token !== 'string') return undefined;
+    return this.verified.get(token, this.checksFor(type, claims).key, this.now());
+  }
+
   async verify(token: unknown, type: TokenType, options: VerifyOptions = {}): Promise<JWTPayload> {
-    // The module's own checks are worked out once; a call with claims of its own layers them on top.
-    const { claims, key } = options.claims === undefined ? this.moduleChecks[type] : checksOf(type, this.config.verify, options.claims);
+    const { claims, key } = this.checksFor(type, options.claims);
     // Only tokens checked in full are cached (not those whose expiry was waived), under the checks they passed.
     const cacheable = typeof token === 'string' && !options.allowExpired;
     const cached = cacheable ? this.verified.get(token, key, this.now()) : undefined;
@@ -88,6 +96,11 @@ export class TokenCodec {
     }
     assertIssuedInThePast(payload, this.clock.now(), claims.leeway ?? 0);
     return payload;
+  }
+
+  /** The module's own checks are worked out once; a call with claims of its own layers them on top. */
+  private checksFor(type: TokenType, claims: TokenClaimsOptions | undefined): Checks {
+    return claims === undefined ? this.moduleChecks[type] : checksOf(type, this.config.verify, claims);
   }
 
   private now(): number {
