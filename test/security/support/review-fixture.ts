@@ -12,12 +12,13 @@ import { Test } from '@nestjs/testing';
 import { connect, type AddressInfo } from 'node:net';
 import request from 'supertest';
 import {
-  AccessAuth, ClaimlessPayload, Clock, CurrentSession, FoundToken, JwtSessionsConfig, JwtSessionsModule, RefreshAuth,
-  RefreshByAccessAuth, SessionCookies, SessionService, TokenPayload, TokenStore, type AuthContext,
+  AccessAuth, ClaimlessPayload, Clock, CurrentSession, JwtSessionsConfig, JwtSessionsModule,
+  SessionService, TokenPayload, TokenStore, type AuthContext,
   type JwtSessionsModuleOptions, type SessionTokens,
 } from '../../../lib/index.js';
 import type { JwtSessionsModuleExtras } from '../../../lib/jwt-sessions.module-definition.js';
 import { ManualClock } from '../../support/manual-clock.js';
+import { RefreshRoutes } from './refresh-routes.js';
 
 /** A 32-byte HS256 secret. */
 export const REVIEW_HS256_KEY = 'review-hs256-key-0123456789abcde';
@@ -29,9 +30,7 @@ interface LoginBody {
 }
 
 @Controller()
-class ReviewController {
-  constructor(private readonly sessions: SessionService, private readonly cookies: SessionCookies) {}
-
+class ReviewController extends RefreshRoutes {
   @Post('login')
   @HttpCode(200)
   async login(@Body() body: LoginBody, @Res({ passthrough: true }) response: unknown): Promise<SessionTokens> {
@@ -83,24 +82,6 @@ class ReviewController {
   @HttpCode(200)
   publicWrite(@TokenPayload() payload: Record<string, unknown>, @ClaimlessPayload() claimless: Record<string, unknown>) {
     return { payload, claimless };
-  }
-
-  @Post('refresh')
-  @HttpCode(200)
-  @RefreshAuth()
-  async refresh(@FoundToken() token: string, @TokenPayload() payload: Record<string, unknown>, @Res({ passthrough: true }) response: unknown) {
-    const tokens = await this.sessions.refresh(token, { payload: { user_id: payload.user_id } });
-    this.cookies.set(response, tokens);
-    return tokens;
-  }
-
-  @Post('refresh-by-access')
-  @HttpCode(200)
-  @RefreshByAccessAuth()
-  async refreshByAccess(@FoundToken() token: string, @ClaimlessPayload() payload: Record<string, unknown>, @Res({ passthrough: true }) response: unknown) {
-    const tokens = await this.sessions.refreshByAccess(token, { payload: { user_id: payload.user_id } });
-    this.cookies.set(response, tokens);
-    return tokens;
   }
 }
 

@@ -8,11 +8,12 @@ import { Body, Controller, Get, HttpCode, Post, Res, type INestApplication } fro
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import {
-  AccessAuth, ClaimlessPayload, Clock, FoundToken, JwtSessionsModule, MemoryTokenStore, RefreshAuth,
-  RefreshByAccessAuth, SessionCookies, SessionService, TokenPayload, TokenStore, type JwtSessionsModuleOptions,
+  AccessAuth, ClaimlessPayload, Clock, JwtSessionsModule, MemoryTokenStore,
+  SessionService, TokenPayload, TokenStore, type JwtSessionsModuleOptions,
   type SessionTokens, type StoredSession,
 } from '../../../lib/index.js';
 import { ManualClock } from '../../support/manual-clock.js';
+import { RefreshRoutes } from './refresh-routes.js';
 
 /** An HS256 secret of exactly 32 bytes (so it can double as an A256GCM key in the JWE tests). */
 export const SECURITY_HS256_KEY = 'security-hs256-key-0123456789abc';
@@ -40,12 +41,7 @@ interface LoginBody {
 }
 
 @Controller()
-class SecurityTestController {
-  constructor(
-    private readonly sessions: SessionService,
-    private readonly cookies: SessionCookies,
-  ) {}
-
+class SecurityTestController extends RefreshRoutes {
   /** Starts a session; answers the tokens as JSON and sets the session cookies. */
   @Post('login')
   @HttpCode(200)
@@ -73,23 +69,6 @@ class SecurityTestController {
     return payload;
   }
 
-  @Post('refresh')
-  @HttpCode(200)
-  @RefreshAuth()
-  async refresh(@FoundToken() token: string, @TokenPayload() payload: Record<string, unknown>, @Res({ passthrough: true }) response: unknown) {
-    const tokens = await this.sessions.refresh(token, { payload: { user_id: payload.user_id, role: payload.role } });
-    this.cookies.set(response, tokens);
-    return tokens;
-  }
-
-  @Post('refresh-by-access')
-  @HttpCode(200)
-  @RefreshByAccessAuth()
-  async refreshByAccess(@FoundToken() token: string, @ClaimlessPayload() payload: Record<string, unknown>, @Res({ passthrough: true }) response: unknown) {
-    const tokens = await this.sessions.refreshByAccess(token, { payload: { user_id: payload.user_id, role: payload.role } });
-    this.cookies.set(response, tokens);
-    return tokens;
-  }
 
   /** Unguarded: what `@ClaimlessPayload()` gives without a guard (it must be `{}`, never a forged payload). */
   @Get('claimless')
