@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Module, Post, type DynamicModule } from '@nestjs/common';
 import { AccessAuth, JwtSessionsModule } from '../../lib/index.js';
 import { BENCH_SECRET, type Setup } from './setups.js';
-import { RedisFloorModule } from './redis-floor.js';
+import { RedisGetModule } from './redis-get-guard.js';
 import { StockJwtModule } from './stock-jwt.js';
 
 /** The same trivial answer everywhere, so the setups differ by their guard only. */
@@ -56,7 +56,7 @@ export function benchModule(setup: Setup, redisUrl: string | undefined): Dynamic
     case 'unguarded':
     case 'unguarded-post': return UnguardedModule;
     case 'passport-jwt': return { module: class StockBenchModule {}, imports: [StockJwtModule] };
-    case 'redis-get-floor': return RedisFloorModule;
+    case 'redis-get': return RedisGetModule;
     case 'access-memory': return sessionsModule('memory', AccessController);
     case 'access-redis': return sessionsModule(redis, AccessController);
     case 'cookie-csrf-redis': return sessionsModule(redis, CookieController);

@@ -5,7 +5,7 @@ import type { INestApplication } from '@nestjs/common';
 import { writeFileSync } from 'node:fs';
 import { SessionService } from '../../lib/index.js';
 import { benchModule } from './bench-app.js';
-import { FLOOR_KEY_PREFIX, floorClient } from './redis-floor.js';
+import { GET_KEY_PREFIX, redisGetClient } from './redis-get-guard.js';
 import { SESSION_COUNT, type Adapter, type BenchCredentials, type Setup } from './setups.js';
 
 /**
@@ -33,13 +33,13 @@ async function credentials(): Promise<BenchCredentials> {
       const jwt = app.get(JwtService);
       return { method: 'GET', path: '/ping', sessions: await many(async (i) => ({ authorization: `Bearer ${jwt.sign({ sub: i })}` })) };
     }
-    case 'redis-get-floor': {
-      const redis = floorClient(process.env.REDIS_URL as string);
+    case 'redis-get': {
+      const redis = redisGetClient(process.env.REDIS_URL as string);
       return {
         method: 'GET', path: '/ping',
         sessions: await many(async (i) => {
-          await redis.set(`${FLOOR_KEY_PREFIX}${i}`, JSON.stringify({ user_id: i, live: true }));
-          return { 'x-floor-key': String(i) };
+          await redis.set(`${GET_KEY_PREFIX}${i}`, JSON.stringify({ user_id: i, live: true }));
+          return { 'x-get-key': String(i) };
         }),
       };
     }

@@ -10,15 +10,19 @@
  * @internal
  */
 
-/** Field order of HMGET replies, shared by the store's reply parser. */
+/** Field order of HMGET replies (and of a FIND row once read), shared by the store's reply parser. */
 export const SESSION_FIELDS = ['c', 'a', 'x', 'e', 't', 'n', 'r', 'l', 'd', 'f', 'p', 'q', 'k', 'o', 'u', 'i'] as const;
 const FIELD_LIST = SESSION_FIELDS.map((field) => `'${field}'`).join(', ');
 
 /**
- * KEYS: session. The session's fields as one JSON array (false for a missing field): the same read as an HMGET, but
- * one reply string to parse instead of sixteen, which halves the client's CPU on the hottest path (the access check).
+ * KEYS: sessions. Each session's fields as one JSON array of arrays of field/value pairs (an object for a missing
+ * session, or for a key that is not a hash): the HGETALLs, but one reply string to parse, which halves the client's
+ * CPU on the hottest path (the access check). HGETALL rather than HMGET of every field costs Redis a fifth less per
+ * session. Many concurrent checks share one call, so a damaged key fails its own lookup only (pcall).
  */
-export const FIND = `return cjson.encode(redis.call('HMGET', KEYS[1], ${FIELD_LIST}))`;
+export const FIND = `local found = {}
+for i, key in ipairs(KEYS) do found[i] = redis.pcall('HGETALL', key) end
+return cjson.encode(found)`;
 
 /** Seconds the successors key outlives the grace window, against clock skew between the app and Redis. */
 const SUCCESSORS_SLACK = 5;

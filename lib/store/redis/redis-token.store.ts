@@ -7,6 +7,7 @@ import {
 } from '../stored-session.js';
 import { TokenStore } from '../token-store.js';
 import { createRedisClient } from './redis-client.factory.js';
+import { LookupBatch } from './lookup-batch.js';
 import { RedisKeys } from './redis-keys.js';
 import * as scripts from './redis-scripts.js';
 import type { RedisStoreOptions } from './redis-store.options.js';
@@ -58,6 +59,8 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
   private readonly ownsClient: boolean;
   private readonly callTimeout: number;
   private healthy = true;
+  /** Lookups batched per turn of the event loop; not on a cluster, where each session has a slot of its own. */
+  private readonly lookups: LookupBatch<Fields> | null;
 
   /**
    * @param client an ioredis client or cluster, without a `keyPrefix` of its own (use `prefix`)
@@ -73,6 +76,7 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
     this.keys = new RedisKeys(options.prefix ?? 'jwt_');
     this.callTimeout = options.commandTimeout ?? DEFAULT_CALL_TIMEOUT;
     this.ownsClient = options.ownsClient ?? false;
+    this.lookups = client.isCluster ? null : new LookupBatch((keys) => this.findMany(keys));
     if (this.ownsClient) client.on('error', (error: Error) => this.reportFailure(error));
   }
 
@@ -104,8 +108,15 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
 
   async find(uid: string, now: number): Promise<StoredSession | null> {
     if (!this.keys.isSessionId(uid)) return null;
-    const reply = await this.run(SCRIPTS.find, [this.keys.session(uid)], []);
-    return this.parse(uid, fieldsOf(reply), now);
+    const key = this.keys.session(uid);
+    const fields = this.lookups ? await this.lookups.read(key) : (await this.findMany([key]))[0];
+    return this.parse(uid, fields, now);
+  }
+
+  /** Reads sessions in one FIND call: each one's fields, or [] for a damaged reply. */
+  private async findMany(keys: string[]): Promise<Fields[]> {
+    const rows = parseRows(await this.run(SCRIPTS.find, keys, []));
+    return keys.map((_, i) => fieldsOf(rows[i]));
   }
 
   async relink(uid: string, expectedAccessUid: string, link: AccessLink, now: number): Promise<StoredSession | null> {
@@ -167,7 +178,7 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
   async deleteAll(now: number): Promise<number> {
     // A cluster client knows its nodes only once connected; a first command waits for that.
     await this.call(() => this.client.ping());
-    const nodes = 'nodes' in this.client && typeof this.client.nodes === 'function' ? this.client.nodes('master') : [this.client as Redis];
+    const nodes = this.client.isCluster ? (this.client as Cluster).nodes('master') : [this.client as Redis];
     let live = 0;
     // Indexes first: a login landing mid-way then leaves at worst an index entry without its session (dropped
     // lazily), never a live session missing from its namespace's index.
@@ -297,16 +308,29 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
   }
 }
 
-/** The FIND script's JSON array as HMGET fields (null for a missing one); anything else is a damaged reply. */
-function fieldsOf(reply: unknown): Fields {
-  let fields: unknown = null;
+/** The FIND script's JSON reply as one row per key; anything else is a damaged reply, which authorizes nothing. */
+function parseRows(reply: unknown): unknown[] {
   try {
-    fields = typeof reply === 'string' ? JSON.parse(reply) : null;
+    const rows: unknown = typeof reply === 'string' ? JSON.parse(reply) : null;
+    return Array.isArray(rows) ? rows : [];
   } catch {
-    // a damaged reply authorizes nothing
+    return [];
   }
-  if (!Array.isArray(fields)) return [];
-  return fields.map((field) => (typeof field === 'string' ? field : null));
+}
+
+/** Where each field goes in HMGET order. */
+const FIELD_POSITION = new Map<unknown, number>(scripts.SESSION_FIELDS.map((field, position) => [field, position]));
+
+/** One FIND row (HGETALL's field/value pairs) in HMGET order, null for a missing field; anything else is damaged. */
+function fieldsOf(row: unknown): Fields {
+  if (!Array.isArray(row) || row.length === 0) return [];
+  const fields: Fields = new Array<string | null>(scripts.SESSION_FIELDS.length).fill(null);
+  for (let i = 0; i + 1 < row.length; i += 2) {
+    const position = FIELD_POSITION.get(row[i]);
+    const value: unknown = row[i + 1];
+    if (position !== undefined && typeof value === 'string') fields[position] = value;
+  }
+  return fields;
 }
 
 /** The fields a new session is written with: optional ones only when set, to keep records small. */

@@ -7,7 +7,7 @@ import {
 import { RedisKeys } from '../../../lib/store/redis/redis-keys.js';
 import { ManualClock } from '../../support/manual-clock.js';
 import { RedisServer } from '../../support/redis-server.js';
-import { setup } from '../../support/setup.js';
+import { decodePayload, setup } from '../../support/setup.js';
 import { unrotated } from '../../support/stored-session.js';
 
 /** Our keys with their TTLs, read straight from the server. */
@@ -209,6 +209,82 @@ describe('RedisTokenStore', () => {
     await expect(sessions.authorizeAccess(tokens.access)).rejects.toBeInstanceOf(UnauthorizedError);
     expect(warn).toHaveBeenCalledTimes(1);
     await close();
+  });
+
+  describe('batched lookups', () => {
+    /** Logs in `count` sessions over a client the test watches; answers the store, the session ids and the watch. */
+    async function batchSetup(count: number) {
+      const client = new Redis(server.url);
+      const context = await setup({ store: { type: 'redis', client, commandTimeout: 500 } }, new ManualClock(Date.now()));
+      const logins = await Promise.all(Array.from({ length: count }, (_, i) => context.sessions.login({ namespace: `user-${i}` })));
+      const uids = logins.map((tokens) => String(decodePayload(tokens.refresh).uid));
+      const now = Math.floor(Date.now() / 1000);
+      // Loads the script, so that the calls counted are EVALSHAs only.
+      await context.store.find(uids[0], now);
+      const roundTrips = countRoundTrips(client);
+      const finish = async () => {
+        await context.close();
+        client.disconnect();
+      };
+      return { ...context, logins, uids, roundTrips, now, finish };
+    }
+
+    it('answers the access checks of one turn with one script call, each with its own session', async () => {
+      const { sessions, store, logins, uids, roundTrips, now, finish } = await batchSetup(6);
+      await sessions.flushByToken(logins[2].refresh);
+      roundTrips.take();
+
+      const found = await Promise.all([...uids, store.createSessionId(null)].map((uid) => store.find(uid, now)));
+      expect(roundTrips.take()).toEqual(['evalsha']);
+      expect(found.map((session) => session?.uid ?? null)).toEqual([uids[0], uids[1], null, uids[3], uids[4], uids[5], null]);
+      expect(found.map((session) => session?.namespace ?? null)).toEqual(['user-0', 'user-1', null, 'user-3', 'user-4', 'user-5', null]);
+      // Sequential lookups still work alone, one call each.
+      expect((await store.find(uids[4], now))?.uid).toBe(uids[4]);
+      expect(roundTrips.take()).toEqual(['evalsha']);
+      await finish();
+    });
+
+    it('keeps a damaged or foreign key to its own lookup: the others in the call still answer', async () => {
+      const { store, uids, roundTrips, now, finish } = await batchSetup(4);
+      const keys = new RedisKeys('jwt_');
+      await admin.del(keys.session(uids[1]));
+      await admin.set(keys.session(uids[1]), 'not a hash');
+      await admin.hset(keys.session(uids[2]), 'x', 'not-a-number');
+      roundTrips.take();
+
+      const found = await Promise.all(uids.map((uid) => store.find(uid, now)));
+      expect(roundTrips.take()).toEqual(['evalsha']);
+      expect(found.map((session) => session?.uid ?? null)).toEqual([uids[0], null, null, uids[3]]);
+      await finish();
+    });
+
+    it('splits a storm of lookups into calls of at most 256 sessions, every one answered with its own', async () => {
+      const { store, uids, roundTrips, now, finish } = await batchSetup(300);
+      roundTrips.take();
+      const found = await Promise.all(uids.map((uid) => store.find(uid, now)));
+      expect(roundTrips.take()).toEqual(['evalsha', 'evalsha']);
+      expect(found.map((session) => session?.uid)).toEqual(uids);
+      await finish();
+    });
+
+    it('fails every lookup of a call with a 503 while Redis is down, and answers them again once it is back', async () => {
+      const { store, uids, now, finish } = await batchSetup(3);
+      await server.stop();
+      try {
+        const settled = await Promise.allSettled(uids.map((uid) => store.find(uid, now)));
+        for (const result of settled) expect(result).toMatchObject({ status: 'rejected', reason: expect.any(StoreUnavailableError) });
+      } finally {
+        await server.resume();
+      }
+      // The server comes back with its append-only file: the same lookups find every session again.
+      let found: Array<StoredSession | null> | undefined;
+      for (let attempt = 0; attempt < 100 && found === undefined; attempt++) {
+        found = await Promise.all(uids.map((uid) => store.find(uid, now))).catch(() => undefined);
+        if (found === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(found?.map((session) => session?.uid)).toEqual(uids);
+      await finish();
+    }, 20_000);
   });
 
   describe('review findings', () => {
