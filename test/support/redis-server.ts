@@ -1,3 +1,5 @@
+import { afterAll, beforeAll, beforeEach } from '@jest/globals';
+import { Redis } from 'ioredis';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -83,6 +85,27 @@ export class RedisServer {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A server of the calling describe's own, started before its tests with an admin client, and emptied before each test:
+ * `use` hands both over once the server is up.
+ */
+export function useRedisServer(extraArgs: string[], use: (server: RedisServer, admin: Redis) => void): void {
+  let server: RedisServer;
+  let admin: Redis;
+  beforeAll(async () => {
+    server = await RedisServer.start(extraArgs);
+    admin = new Redis(server.url);
+    use(server, admin);
+  }, 30_000);
+  afterAll(async () => {
+    await admin.quit();
+    await server.destroy();
+  });
+  beforeEach(async () => {
+    await admin.flushall();
+  });
 }
 
 /** A three-master Redis Cluster of real servers, joined with `redis-cli --cluster create`. */

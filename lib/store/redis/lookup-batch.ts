@@ -1,3 +1,5 @@
+import { setImmediate } from 'node:timers';
+
 /** At most this many keys per call, so that one call never holds Redis for long. */
 const MAX_BATCH = 256;
 
@@ -21,6 +23,7 @@ export class LookupBatch<T> {
 
   read(key: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      // node:timers' own setImmediate: an app's tests that fake the global one (jest's fake timers) must not hang lookups.
       if (this.pending.length === 0) setImmediate(() => this.flush());
       this.pending.push({ key, resolve, reject });
     });
@@ -31,10 +34,19 @@ export class LookupBatch<T> {
     this.pending = [];
     for (let start = 0; start < all.length; start += MAX_BATCH) {
       const batch = all.slice(start, start + MAX_BATCH);
-      this.send(batch.map((read) => read.key)).then(
+      this.sendSafely(batch.map((read) => read.key)).then(
         (values) => batch.forEach((read, i) => read.resolve(values[i])),
         (error: unknown) => batch.forEach((read) => read.reject(error)),
       );
+    }
+  }
+
+  /** A `send` that throws at once still settles every read of its batch. */
+  private sendSafely(keys: string[]): Promise<T[]> {
+    try {
+      return this.send(keys);
+    } catch (error) {
+      return Promise.reject(error);
     }
   }
 }

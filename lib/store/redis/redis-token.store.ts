@@ -36,6 +36,9 @@ const SCRIPTS = {
   list: script(scripts.LIST),
 };
 
+/** What a FIND of several keys answers when Redis refuses keys of several slots in one call. */
+const CROSS_SLOT = Symbol('cross-slot');
+
 /** How long one store call may take before it answers 503, unless the options say otherwise. */
 const DEFAULT_CALL_TIMEOUT = 2000;
 
@@ -60,7 +63,7 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
   private readonly callTimeout: number;
   private healthy = true;
   /** Lookups batched per turn of the event loop; not on a cluster, where each session has a slot of its own. */
-  private readonly lookups: LookupBatch<Fields> | null;
+  private lookups: LookupBatch<Fields> | null;
 
   /**
    * @param client an ioredis client or cluster, without a `keyPrefix` of its own (use `prefix`)
@@ -113,10 +116,27 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
     return this.parse(uid, fields, now);
   }
 
-  /** Reads sessions in one FIND call: each one's fields, or [] for a damaged reply. */
+  /** Reads sessions in one FIND call: each one's fields, or [] for a damaged reply (all of them, if the rows don't add up). */
   private async findMany(keys: string[]): Promise<Fields[]> {
-    const rows = parseRows(await this.run(SCRIPTS.find, keys, []));
-    return keys.map((_, i) => fieldsOf(rows[i]));
+    const reply = await this.call(() => this.evaluate(SCRIPTS.find, keys, []).catch((error: unknown) => {
+      if (keys.length > 1 && error instanceof Error && error.message.startsWith('CROSSSLOT')) return CROSS_SLOT;
+      throw error;
+    }));
+    if (reply === CROSS_SLOT) return this.findOneByOne(keys);
+    const rows = parseRows(reply);
+    return rows.length === keys.length ? rows.map(fieldsOf) : keys.map(() => []);
+  }
+
+  /**
+   * A server in cluster mode behind a plain client (a one-shard cluster, a proxy that checks slots) refuses keys of
+   * several slots in one call: from then on, lookups go one by one, as on a cluster client.
+   */
+  private findOneByOne(keys: string[]): Promise<Fields[]> {
+    if (this.lookups !== null) {
+      this.lookups = null;
+      this.logger.warn('Redis refuses keys of several hash slots in one call (cluster mode behind a plain client): session lookups are no longer batched');
+    }
+    return Promise.all(keys.map(async (key) => (await this.findMany([key]))[0]));
   }
 
   async relink(uid: string, expectedAccessUid: string, link: AccessLink, now: number): Promise<StoredSession | null> {
@@ -232,14 +252,17 @@ export class RedisTokenStore extends TokenStore implements OnModuleDestroy {
   }
 
   private run(target: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
-    return this.call(async () => {
-      try {
-        return await this.client.evalsha(target.sha, keys.length, ...keys, ...args);
-      } catch (error) {
-        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-        return this.client.eval(target.source, keys.length, ...keys, ...args);
-      }
-    });
+    return this.call(() => this.evaluate(target, keys, args));
+  }
+
+  /** EVALSHA, or EVAL when Redis does not know the script yet (a restart, SCRIPT FLUSH). */
+  private async evaluate(target: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
+    try {
+      return await this.client.evalsha(target.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return this.client.eval(target.source, keys.length, ...keys, ...args);
+    }
   }
 
   /**

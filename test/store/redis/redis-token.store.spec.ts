@@ -6,9 +6,10 @@ import {
 } from '../../../lib/index.js';
 import { RedisKeys } from '../../../lib/store/redis/redis-keys.js';
 import { ManualClock } from '../../support/manual-clock.js';
-import { RedisServer } from '../../support/redis-server.js';
+import { RedisServer, useRedisServer } from '../../support/redis-server.js';
 import { decodePayload, setup } from '../../support/setup.js';
 import { unrotated } from '../../support/stored-session.js';
+import { countRoundTrips } from '../../support/round-trips.js';
 
 /** Our keys with their TTLs, read straight from the server. */
 async function keysWithTtl(client: Redis): Promise<Array<{ key: string; ttl: number }>> {
@@ -27,34 +28,14 @@ async function commandCalls(client: Redis): Promise<Record<string, number>> {
   return calls;
 }
 
-/** Counts the commands a client sends: its round trips to Redis. */
-function countRoundTrips(client: Redis): { take(): string[] } {
-  const sent: string[] = [];
-  const original = client.sendCommand.bind(client);
-  client.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
-    sent.push(command.name);
-    return (original as (...args: unknown[]) => unknown)(command, ...rest);
-  }) as typeof client.sendCommand;
-  return { take: () => sent.splice(0) };
-}
-
 describe('RedisTokenStore', () => {
   let server: RedisServer;
   let admin: Redis;
 
-  beforeAll(async () => {
-    // appendfsync always: a killed server comes back with every session, as a production Redis with AOF would.
-    server = await RedisServer.start(['--appendonly', 'yes', '--appendfsync', 'always']);
-    admin = new Redis(server.url);
-  }, 30_000);
-
-  afterAll(async () => {
-    await admin.quit();
-    await server.destroy();
-  });
-
-  beforeEach(async () => {
-    await admin.flushall();
+  // appendfsync always: a killed server comes back with every session, as a production Redis with AOF would.
+  useRedisServer(['--appendonly', 'yes', '--appendfsync', 'always'], (started, client) => {
+    server = started;
+    admin = client;
   });
 
   async function redisSetup(clock = new ManualClock(Date.now())) {
