@@ -1,8 +1,8 @@
 // HTTP throughput of a guarded route next to the same route unguarded, on Express and on Fastify.
 // Each setup runs in its own server process; the load generator (autocannon) runs here, in another process, with
-// 50 connections spread over 1 000 live sessions. Rounds are interleaved: in each round, each adapter's unguarded
-// baseline is measured right before its guarded setups, and every ratio is taken within its round.
-// Run: npm run bench:http   (BENCH_ROUNDS, default 8; BENCH_DURATION seconds per run, default 5)
+// 50 connections spread over 1 000 live sessions. Rounds are interleaved: in each round, each guarded setup runs
+// between two runs of its unguarded route, and its ratio is taken over their mean.
+// Run: npm run bench:http   (BENCH_ROUNDS, default 8; BENCH_DURATION seconds per run, default 3)
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { freePort, startRedis } from './lib/redis-server.mjs';
 import { machine, markdownTable, summarize } from './lib/stats.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
-const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const CONNECTIONS = 50;
 /** BENCH_ADAPTERS / BENCH_SETUPS narrow a run (the unguarded baseline always runs). */
 const only = (list, variable) => (process.env[variable] ? list.filter((item) => process.env[variable].split(',').includes(item)) : list);
@@ -70,22 +70,35 @@ try {
   const rounds = [];
   for (let round = 0; round < ROUNDS; round++) {
     const measured = {};
+    const ratios = {};
     for (const adapter of round % 2 === 0 ? ADAPTERS : [...ADAPTERS].reverse()) {
-      // The baselines first, then the guarded setups in an order that turns each round.
-      const guarded = SETUPS.filter((setup) => !BASELINES.includes(setup));
-      const order = [...BASELINES, ...guarded.slice(round % guarded.length), ...guarded.slice(0, round % guarded.length)];
-      for (const setup of order) measured[`${adapter}/${setup}`] = await load(byKey.get(`${adapter}/${setup}`), DURATION);
+      for (const baseline of BASELINES) {
+        // Each guarded setup runs between two runs of its unguarded route (B g1 B g2 B ...), and its ratio is taken
+        // over their mean: on a shared machine whose speed drifts within a round, a neighbour on each side cancels the
+        // drift. The guarded setups' order turns each round.
+        const group = SETUPS.filter((setup) => setup !== baseline && BASELINE[setup] === baseline);
+        const order = [...group.slice(round % Math.max(group.length, 1)), ...group.slice(0, round % Math.max(group.length, 1))];
+        const base = () => load(byKey.get(`${adapter}/${baseline}`), DURATION);
+        const baselines = [await base()];
+        for (const setup of order) {
+          measured[`${adapter}/${setup}`] = await load(byKey.get(`${adapter}/${setup}`), DURATION);
+          baselines.push(await base());
+          ratios[`${adapter}/${setup}`] = measured[`${adapter}/${setup}`] / ((baselines.at(-2) + baselines.at(-1)) / 2);
+        }
+        measured[`${adapter}/${baseline}`] = summarize(baselines).median;
+        ratios[`${adapter}/${baseline}`] = 1;
+      }
     }
-    rounds.push(measured);
+    rounds.push({ measured, ratios });
     process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`);
   }
 
   const rows = [];
   for (const adapter of ADAPTERS) {
     for (const setup of SETUPS) {
-      const rps = rounds.map((round) => round[`${adapter}/${setup}`]);
-      const ratios = rounds.map((round) => round[`${adapter}/${setup}`] / round[`${adapter}/${BASELINE[setup]}`]);
-      rows.push({ adapter, setup, baseline: BASELINE[setup], rps: summarize(rps), ratio: summarize(ratios) });
+      const rps = rounds.map((round) => round.measured[`${adapter}/${setup}`]);
+      const ratios = rounds.map((round) => round.ratios[`${adapter}/${setup}`]);
+      rows.push({ adapter, setup, baseline: BASELINE[setup], rps: summarize(rps), ratio: summarize(ratios), perRound: { rps, ratios } });
     }
   }
   const report = {
