@@ -12,7 +12,7 @@ interface PendingRead<T> {
 /**
  * Reads issued during one turn of the event loop, sent together as one call whose answer is shared out by key. Under
  * load, many requests' access checks then cost Redis and the client one command instead of one each; alone, a read
- * waits no longer than ioredis's auto-pipelining would make it wait (until the end of the turn).
+ * waits for the end of the turn (on an auto-pipelining client, ioredis then waits one turn more before it writes).
  * @internal
  */
 export class LookupBatch<T> {
