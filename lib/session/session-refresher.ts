@@ -38,9 +38,7 @@ export class SessionRefresher {
     const rotating = this.config.policy.rotateRefreshTokens;
     await this.checkEarlyRefresh(session.uid, session.namespace, earlyUntil(session, presented, rotating), options.onEarlyRefresh);
     if (rotating) return this.rotate(session, presented, options, refreshClaims, false);
-    const next = await this.nextAccess(session, options);
-    // Compare-and-set on the access uid we read: a session flushed, or refreshed by a racing request, meanwhile is not revived.
-    return this.relinked(await this.store.relink(session.uid, session.accessUid, next.link, next.now), next);
+    return this.relinkIfUnchanged(session, options);
   }
 
   /**
@@ -52,7 +50,7 @@ export class SessionRefresher {
     sessionId: string, expiresAt: number, presented: Presented, options: RefreshOptions<SessionPayload>,
   ): Promise<RefreshedTokens | null> {
     const callback = options.onEarlyRefresh;
-    let next = await this.nextAccess({ uid: sessionId, expiresAt }, options);
+    const next = await this.nextAccess({ uid: sessionId, expiresAt }, options);
     const result = await this.store.relinkByRefreshToken(sessionId, presented.id, next.link, next.now, callback !== undefined);
     switch (result.outcome) {
       case 'not-current':
@@ -62,8 +60,7 @@ export class SessionRefresher {
       case 'early':
         await this.checkEarlyRefresh(sessionId, result.session.namespace, result.session.accessExpiresAt, callback);
         // The callback may take its time: the session is judged live, and the link dated, when the write happens.
-        next = await this.nextAccess({ uid: sessionId, expiresAt }, options);
-        return this.relinked(await this.store.relink(sessionId, result.session.accessUid, next.link, next.now), next);
+        return this.relinkIfUnchanged({ uid: sessionId, expiresAt, accessUid: result.session.accessUid }, options);
       case 'relinked':
         // Without a callback nothing had to wait for the answer: the hijack signal still goes out.
         if (result.replacedAccessExpiresAt > next.now) {
@@ -71,6 +68,17 @@ export class SessionRefresher {
         }
         return this.relinked(result.session, next);
     }
+  }
+
+  /**
+   * Relinks by compare-and-set on the access uid read: a session flushed, or refreshed by a racing request, meanwhile
+   * is not revived.
+   */
+  private async relinkIfUnchanged(
+    session: Pick<StoredSession, 'uid' | 'expiresAt' | 'accessUid'>, options: RefreshOptions<SessionPayload>,
+  ): Promise<RefreshedTokens> {
+    const next = await this.nextAccess(session, options);
+    return this.relinked(await this.store.relink(session.uid, session.accessUid, next.link, next.now), next);
   }
 
   /**

@@ -71,23 +71,24 @@ export interface SuccessorTokens {
  * written), or `gone` (no live session).
  * @publicApi
  */
-/**
- * What a relink by refresh token did: `relinked` (with when the replaced access token would have expired, 0 if it was
- * flushed or the call was a resend), `early` (asked to stop while the access token is live; nothing changed),
- * `not-current` (the token is not the session's current refresh token; nothing changed) or `gone`.
- */
-export type RefreshRelinkResult =
-  | { outcome: 'relinked'; session: StoredSession; replacedAccessExpiresAt: number }
-  | { outcome: 'early'; session: StoredSession }
-  | { outcome: 'not-current' }
-  | { outcome: 'gone' };
-
 export type RotationResult =
   | { outcome: 'rotated'; session: StoredSession }
   | { outcome: 'replayed'; session: StoredSession; tokens: SuccessorTokens }
   | { outcome: 'reused'; namespace: string | null }
   | { outcome: 'refused' }
   | { outcome: 'early'; session: StoredSession }
+  | { outcome: 'gone' };
+
+/**
+ * What a relink by refresh token did: `relinked` (with when the replaced access token would have expired, 0 if it was
+ * flushed or the call was a resend), `early` (asked to stop while the access token is live; nothing changed),
+ * `not-current` (the token is not the session's current refresh token; nothing changed) or `gone`.
+ * @publicApi
+ */
+export type RefreshRelinkResult =
+  | { outcome: 'relinked'; session: StoredSession; replacedAccessExpiresAt: number }
+  | { outcome: 'early'; session: StoredSession }
+  | { outcome: 'not-current' }
   | { outcome: 'gone' };
 
 /** When a session ends: its absolute end, or its idle deadline when that comes first. @internal */
