@@ -6,18 +6,22 @@ import type { TokenClaimsOptions } from '../interfaces/jwt-sessions-options.inte
 import { AUTH_CONTEXT, AUTH_METADATA } from '../jwt-sessions.constants.js';
 import { SessionService, type AuthorizedToken } from '../session/session.service.js';
 import type { SessionRequest } from '../transport/session-request.js';
-import { findToken } from '../transport/token-extractor.js';
+import { findToken, type LocatedToken } from '../transport/token-extractor.js';
 import type { TokenType } from '../interfaces/session.interface.js';
 import { httpRequestOf } from './auth-context.js';
 import { sessionView, type AuthContext, type AuthMode, type AuthRule } from './auth-rule.js';
 import { CsrfCheck } from './csrf-check.js';
 import { routeClaims } from './route-claims.js';
 
-type Authorizer = (sessions: SessionService, token: string, claims: TokenClaimsOptions | undefined) => Promise<AuthorizedToken<AuthContext['payload']>>;
+type Authorized = AuthorizedToken<AuthContext['payload']>;
+type Authorizer = (sessions: SessionService, token: string, claims: TokenClaimsOptions | undefined) => Authorized | Promise<Authorized>;
 
 /** One handler per mode: the guard itself only finds the token and checks CSRF. */
 const AUTHORIZERS: Record<AuthMode, Authorizer> = {
-  access: (sessions, token, claims) => sessions.authorizeAccess(token, claims),
+  // An app that overrides authorizeAccess (a subclass of SessionService) keeps its checks on guarded routes.
+  access: (sessions, token, claims) => sessions.authorizeAccess === SessionService.prototype.authorizeAccess
+    ? sessions.authorizeAccessNow(token, claims)
+    : sessions.authorizeAccess(token, claims),
   refresh: (sessions, token, claims) => sessions.authorizeRefresh(token, claims),
   'refresh-by-access': (sessions, token, claims) => sessions.authorizeRefreshByAccess(token, claims),
 };
@@ -48,17 +52,32 @@ export class JwtSessionsGuard implements CanActivate {
   /** Route metadata is fixed once the app is built (Nest builds its own route handlers once, too): read it once per route. */
   private readonly plans = new WeakMap<object, WeakMap<object, RoutePlan | null>>();
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const plan = this.planOf(context);
-    if (plan === null) return true;
-    const request = this.getRequest(context);
-    const found = findToken(request, plan.type, plan.transport, this.config);
-    if (!found) throw new UnauthorizedError('Token is not found');
-    const authorized = await plan.authorize(this.sessions, found.token, plan.claims);
-    this.csrf.assert(request, found, authorized, plan.type);
+  /**
+   * True, or a promise of it. A known access token on a store that answers at once (memory) passes without a
+   * promise, so Nest awaits nothing; every refusal is a rejected promise, as from an async guard.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    try {
+      const plan = this.planOf(context);
+      if (plan === null) return true;
+      const request = this.getRequest(context);
+      const found = findToken(request, plan.type, plan.transport, this.config);
+      if (!found) throw new UnauthorizedError('Token is not found');
+      const authorized = plan.authorize(this.sessions, found.token, plan.claims);
+      if (authorized instanceof Promise) return authorized.then((result) => this.admit(request, found, result, plan.type));
+      return this.admit(request, found, authorized, plan.type);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Checks CSRF for the authorized token and leaves the auth context on the request. */
+  private admit(request: SessionRequest, found: LocatedToken, authorized: Authorized, type: TokenType): true {
+    this.csrf.assert(request, found, authorized, type);
     const { payload, session } = authorized;
-    const authContext: AuthContext = { type: plan.type, token: found.token, source: found.source, payload, session: sessionView(session) };
-    Object.defineProperty(request, AUTH_CONTEXT, { value: authContext, configurable: true });
+    const authContext: AuthContext = { type, token: found.token, source: found.source, payload, session: sessionView(session) };
+    // A plain store (symbol-keyed, so no JSON or Object.keys sees it): defineProperty goes through V8's slow runtime path.
+    (request as { [AUTH_CONTEXT]?: AuthContext })[AUTH_CONTEXT] = authContext;
     return true;
   }
 

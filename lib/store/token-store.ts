@@ -31,6 +31,15 @@ export abstract class TokenStore {
   abstract find(uid: string, now: number): Promise<StoredSession | null>;
 
   /**
+   * What {@link find} would answer, if the store can tell without waiting (it keeps its sessions in this process);
+   * undefined if it cannot, and the caller then awaits `find`. Lets the guard pass a known token on the memory store
+   * without a promise. A store that overrides it answers the same copies, under the same rules, as `find`.
+   */
+  findNow(_uid: string, _now: number): StoredSession | null | undefined {
+    return undefined;
+  }
+
+  /**
    * Points the session at a new access token and CSRF secret, only if it is still live and still honours
    * `expectedAccessUid` (so two refreshes racing on one state cannot both win). Answers the updated session, or null.
    * Idempotent: repeating a relink that took effect (a resend after a lost reply) answers the session again.

@@ -1,0 +1,115 @@
+import { jest } from '@jest/globals';
+import type { ExecutionContext } from '@nestjs/common';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
+import {
+  AccessAuth, authContextOf, JwtSessionsGuard, RefreshAuth, UnauthorizedError, type JwtSessionsModuleOptions, type SessionRequest,
+} from '../../lib/index.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { useRedisServer } from '../support/redis-server.js';
+import { setup } from '../support/setup.js';
+
+class AccountController {
+  @AccessAuth()
+  me(): void {}
+
+  @AccessAuth({ transport: 'cookie' })
+  update(): void {}
+
+  @RefreshAuth()
+  refresh(): void {}
+}
+
+function httpContext(handler: keyof AccountController, req: SessionRequest): ExecutionContext {
+  return new ExecutionContextHost([req, {}, () => undefined], AccountController, AccountController.prototype[handler]);
+}
+
+const bearer = (token: string): SessionRequest => ({ method: 'GET', headers: { authorization: `Bearer ${token}` } });
+
+/**
+ * The guard answers `true` at once, without a promise, only for an access token it verified before whose store
+ * answers at once (memory); it still looks the session up every time, and every refusal is a rejected promise.
+ */
+describe('what the guard answers', () => {
+  let ctx: Awaited<ReturnType<typeof setup>>;
+  let guard: JwtSessionsGuard;
+
+  async function start(options: JwtSessionsModuleOptions = {}, clock?: ManualClock) {
+    ctx = await setup(options, clock);
+    guard = ctx.moduleRef.get(JwtSessionsGuard);
+  }
+
+  afterEach(async () => {
+    await ctx?.close();
+  });
+
+  describe('on the memory store', () => {
+    beforeEach(() => start());
+
+    it('passes a token seen before at once, looking its session up each time, and leaves the auth context', async () => {
+      const { access } = await ctx.sessions.login({ payload: { user_id: 3 } });
+      const first = bearer(access);
+      const firstAnswer = guard.canActivate(httpContext('me', first));
+      expect(firstAnswer).toBeInstanceOf(Promise);
+      await expect(firstAnswer).resolves.toBe(true);
+
+      const findNow = jest.spyOn(ctx.store, 'findNow');
+      const again = bearer(access);
+      expect(guard.canActivate(httpContext('me', again))).toBe(true);
+      expect(findNow).toHaveBeenCalledTimes(1);
+      expect(authContextOf(again)).toMatchObject({ type: 'access', source: 'header', token: access, payload: { user_id: 3 } });
+      expect(authContextOf(again)?.session).not.toHaveProperty('csrf');
+    });
+
+    it('refuses a known token of a flushed session with a rejected promise, never a throw', async () => {
+      const tokens = await ctx.sessions.login({});
+      await guard.canActivate(httpContext('me', bearer(tokens.access)));
+      await ctx.sessions.flushByToken(tokens.refresh);
+      const answer = guard.canActivate(httpContext('me', bearer(tokens.access)));
+      await expect(answer).rejects.toThrow('Access token not found');
+    });
+
+    it('refuses a known token once its session expired, and a missing token, with rejected promises', async () => {
+      const { access } = await ctx.sessions.login({});
+      await guard.canActivate(httpContext('me', bearer(access)));
+      ctx.clock.advance(24 * 3600 + 1);
+      await expect(guard.canActivate(httpContext('me', bearer(access)))).rejects.toBeInstanceOf(UnauthorizedError);
+      await expect(guard.canActivate(httpContext('me', { method: 'GET', headers: {} }))).rejects.toThrow('Token is not found');
+    });
+
+    it('checks CSRF on the answer-at-once path too: a known cookie token on a POST without the CSRF token is refused', async () => {
+      const { access, csrf } = await ctx.sessions.login({});
+      const cookie = `jwt_access=${access}`;
+      await guard.canActivate(httpContext('update', { method: 'POST', headers: { cookie, 'x-csrf-token': csrf } }));
+      await expect(guard.canActivate(httpContext('update', { method: 'POST', headers: { cookie } }))).rejects.toThrow('CSRF token is invalid');
+      expect(guard.canActivate(httpContext('update', { method: 'POST', headers: { cookie, 'x-csrf-token': csrf } }))).toBe(true);
+    });
+
+    it('always answers a promise for a refresh token', async () => {
+      const { refresh } = await ctx.sessions.login({});
+      const req: SessionRequest = { method: 'POST', headers: { 'x-refresh-token': refresh } };
+      for (let i = 0; i < 2; i++) {
+        const answer = guard.canActivate(httpContext('refresh', req));
+        expect(answer).toBeInstanceOf(Promise);
+        await expect(answer).resolves.toBe(true);
+      }
+    });
+  });
+
+  describe('on Redis', () => {
+    let url: string;
+    useRedisServer([], (server) => {
+      url = server.url;
+    });
+
+    it('answers a promise even for a token seen before, since the store lookup goes over the network', async () => {
+      await start({ store: { type: 'redis', url } }, new ManualClock(Date.now()));
+      const { access } = await ctx.sessions.login({});
+      await guard.canActivate(httpContext('me', bearer(access)));
+      const answer = guard.canActivate(httpContext('me', bearer(access)));
+      expect(answer).toBeInstanceOf(Promise);
+      await expect(answer).resolves.toBe(true);
+      await ctx.sessions.flushAll();
+      await expect(guard.canActivate(httpContext('me', bearer(access)))).rejects.toThrow('Access token not found');
+    });
+  });
+});
