@@ -1,6 +1,7 @@
 import { Controller, Get, HttpCode, Module, Post, type DynamicModule } from '@nestjs/common';
 import { AccessAuth, JwtSessionsModule } from '../../lib/index.js';
 import { BENCH_SECRET, type Setup } from './setups.js';
+import { MapLookupModule, PassGuardModule } from './floor-guards.js';
 import { RedisGetModule } from './redis-get-guard.js';
 import { StockJwtModule } from './stock-jwt.js';
 
@@ -55,6 +56,8 @@ export function benchModule(setup: Setup, redisUrl: string | undefined): Dynamic
   switch (setup) {
     case 'unguarded':
     case 'unguarded-post': return UnguardedModule;
+    case 'pass-guard': return PassGuardModule;
+    case 'map-lookup': return MapLookupModule;
     case 'passport-jwt': return { module: class StockBenchModule {}, imports: [StockJwtModule] };
     case 'redis-get': return RedisGetModule;
     case 'access-memory': return sessionsModule('memory', AccessController);

@@ -1,5 +1,6 @@
-import { Controller, Get, Injectable, Module, UnauthorizedException, UseGuards, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Injectable, Module, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
+import { guardedPing } from './floor-guards.js';
 
 /**
  * A guard that only reads one small string per request from Redis by the request's key (one ioredis command per
@@ -27,14 +28,5 @@ class RedisGetGuard implements CanActivate {
   }
 }
 
-@Controller()
-class RedisGetController {
-  @UseGuards(RedisGetGuard)
-  @Get('ping')
-  ping(): { ok: boolean } {
-    return { ok: true };
-  }
-}
-
-@Module({ controllers: [RedisGetController], providers: [RedisGetGuard] })
+@Module({ controllers: [guardedPing(RedisGetGuard)], providers: [RedisGetGuard] })
 export class RedisGetModule {}

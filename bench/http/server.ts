@@ -5,6 +5,7 @@ import type { INestApplication } from '@nestjs/common';
 import { writeFileSync } from 'node:fs';
 import { SessionService } from '../../lib/index.js';
 import { benchModule } from './bench-app.js';
+import { mapLookupToken } from './floor-guards.js';
 import { GET_KEY_PREFIX, redisGetClient } from './redis-get-guard.js';
 import { SESSION_COUNT, type Adapter, type BenchCredentials, type Setup } from './setups.js';
 
@@ -26,9 +27,12 @@ async function credentials(): Promise<BenchCredentials> {
   const many = <T>(make: (i: number) => Promise<T>) => Promise.all(Array.from({ length: SESSION_COUNT }, (_, i) => make(i)));
   switch (setup) {
     case 'unguarded':
+    case 'pass-guard':
       return { method: 'GET', path: '/ping', sessions: [{}] };
     case 'unguarded-post':
       return { method: 'POST', path: '/ping', sessions: [{}] };
+    case 'map-lookup':
+      return { method: 'GET', path: '/ping', sessions: await many(async (i) => ({ authorization: `Bearer ${mapLookupToken(i)}` })) };
     case 'passport-jwt': {
       const jwt = app.get(JwtService);
       return { method: 'GET', path: '/ping', sessions: await many(async (i) => ({ authorization: `Bearer ${jwt.sign({ sub: i })}` })) };

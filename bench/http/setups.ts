@@ -1,11 +1,13 @@
 /** The setups the HTTP benchmark compares, each on Express and on Fastify. */
-export const SETUPS = ['unguarded', 'unguarded-post', 'passport-jwt', 'redis-get', 'access-memory', 'access-redis', 'cookie-csrf-redis'] as const;
+export const SETUPS = ['unguarded', 'unguarded-post', 'pass-guard', 'map-lookup', 'passport-jwt', 'redis-get', 'access-memory', 'access-redis', 'cookie-csrf-redis'] as const;
 export type Setup = (typeof SETUPS)[number];
 
 /** The unguarded route each setup is compared with: the same method, so only the guard differs. */
 export const BASELINE: Record<Setup, Setup> = {
   unguarded: 'unguarded',
   'unguarded-post': 'unguarded-post',
+  'pass-guard': 'unguarded',
+  'map-lookup': 'unguarded',
   'passport-jwt': 'unguarded',
   'redis-get': 'unguarded',
   'access-memory': 'unguarded',
