@@ -220,15 +220,14 @@ export class SessionService {
     return this.findLiveAccess(payload, uid, ruid);
   }
 
-  /** The store lookup of a known token, awaited (an async function, so the guard always gets a native promise). */
-  private async findLiveAccess(payload: JWTPayload, uid: string, ruid: string): Promise<AuthorizedToken<AccessTokenPayload>> {
-    return liveAccess(payload, uid, await this.store.find(ruid, this.now()));
-  }
-
   private async verifyAndAuthorizeAccess(token: string, claims: TokenClaimsOptions | undefined): Promise<AuthorizedToken<AccessTokenPayload>> {
     const payload = await this.codec.verify(token, 'access', { claims });
-    const uid = requiredId(payload, 'uid');
-    return liveAccess(payload, uid, await this.store.find(requiredId(payload, 'ruid'), this.now()));
+    return this.findLiveAccess(payload, requiredId(payload, 'uid'), requiredId(payload, 'ruid'));
+  }
+
+  /** The awaited store lookup of a verified token (an async function, so the guard always gets a native promise). */
+  private async findLiveAccess(payload: JWTPayload, uid: string, ruid: string): Promise<AuthorizedToken<AccessTokenPayload>> {
+    return liveAccess(payload, uid, await this.store.find(ruid, this.now()));
   }
 
   /** Verifies a refresh token and finds its live session; under rotation, a retired token revokes the session. */
