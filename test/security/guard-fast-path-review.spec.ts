@@ -26,7 +26,7 @@ import {
 import { tokenFromHeader } from '../../lib/transport/token-extractor.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { useRedisServer } from '../support/redis-server.js';
-import { sendRaw } from './support/review-fixture.js';
+import { methodOverride, sendRaw } from './support/review-fixture.js';
 
 const KEY = 'fast-path-review-key-0123456789ab';
 const ACCESS_LIFETIME = 3600;
@@ -93,14 +93,6 @@ class StrictController {
   get() {
     return { ok: true };
   }
-}
-
-/** Express method override as the `method-override` package does it: `originalMethod` keeps the wire method. */
-function methodOverride(req: { method: string; originalMethod?: string; headers: Record<string, unknown> }, _res: unknown, next: () => void): void {
-  req.originalMethod = req.originalMethod || req.method;
-  const override = req.headers['x-http-method-override'];
-  if (req.originalMethod === 'POST' && typeof override === 'string' && override.length > 0) req.method = override.toUpperCase();
-  next();
 }
 
 interface App {

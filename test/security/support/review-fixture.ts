@@ -86,7 +86,7 @@ class ReviewController extends RefreshRoutes {
 }
 
 /** The Express method-override middleware as the `method-override` package writes it (header getter, POST only). */
-function methodOverride(req: { method: string; originalMethod?: string; headers: Record<string, unknown> }, _res: unknown, next: () => void): void {
+export function methodOverride(req: { method: string; originalMethod?: string; headers: Record<string, unknown> }, _res: unknown, next: () => void): void {
   req.originalMethod = req.originalMethod || req.method;
   const override = req.headers['x-http-method-override'];
   if (req.originalMethod === 'POST' && typeof override === 'string' && override.length > 0) req.method = override.toUpperCase();
