@@ -9,7 +9,7 @@ import { SessionEvents } from '../events/session-events.js';
 import type { TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
 import type { LoginOptions, RefreshedTokens, RefreshOptions, SessionInfo, SessionTokens, TokenType } from '../interfaces/session.interface.js';
 import type { AccessTokenPayload, RefreshTokenPayload, SessionPayload } from '../interfaces/token-payload.interface.js';
-import type { StoredSession } from '../store/stored-session.js';
+import { copySession, type StoredSession } from '../store/stored-session.js';
 import { TokenStore } from '../store/token-store.js';
 import { TokenCodec } from '../tokens/token-codec.js';
 import { appClaims, clientDetail, lifetime, namespaceOf, refreshIdOf, requiredId } from './session-claims.js';
@@ -202,12 +202,14 @@ export class SessionService {
 
   /** Verifies an access token and checks that it is its live session's current one. */
   async authorizeAccess(token: string, claims?: TokenClaimsOptions): Promise<AuthorizedToken<AccessTokenPayload>> {
-    return this.authorizeAccessNow(token, claims);
+    const { payload, session } = await this.authorizeAccessNow(token, claims);
+    return { payload, session: copySession(session) };
   }
 
   /**
    * {@link authorizeAccess} for the guard, the hottest path of the module: answered at once (no promise) for a token
-   * verified before whose store can answer without waiting (the memory store); a failure may throw at once too.
+   * verified before whose store can answer without waiting (the memory store); a failure may throw at once too. The
+   * session may be the store's own record (see `TokenStore.findNow`): read it at once, change nothing, hand out a copy.
    * @internal
    */
   authorizeAccessNow(token: string, claims?: TokenClaimsOptions): AuthorizedToken<AccessTokenPayload> | Promise<AuthorizedToken<AccessTokenPayload>> {

@@ -1,7 +1,7 @@
 import { StoreUnavailableError } from '../errors/jwt-sessions.errors.js';
 import { ExpiryQueue } from './expiry-queue.js';
 import {
-  liveUntil, type AccessLink, type PresentedToken, type RefreshRelinkResult, type RotationLink, type RotationResult, type StoredSession, type SuccessorTokens,
+  copySession, liveUntil, type AccessLink, type PresentedToken, type RefreshRelinkResult, type RotationLink, type RotationResult, type StoredSession, type SuccessorTokens,
 } from './stored-session.js';
 import { TokenStore } from './token-store.js';
 
@@ -46,7 +46,7 @@ export class MemoryTokenStore extends TokenStore {
       throw new StoreUnavailableError(`Memory session store is full (${this.maxSessions} sessions)`);
     }
     this.remove(session.uid);
-    this.sessions.set(session.uid, copy(session));
+    this.sessions.set(session.uid, copySession(session));
     this.deadlines.push(liveUntil(session), session.uid);
     if (session.namespace === null) return [];
     const index = this.indexOf(session.namespace);
@@ -55,9 +55,11 @@ export class MemoryTokenStore extends TokenStore {
   }
 
   async find(uid: string, now: number): Promise<StoredSession | null> {
-    return this.lookup(uid, now);
+    const session = this.lookup(uid, now);
+    return session && copySession(session);
   }
 
+  /** The store's own record, without the copy `find` makes: the caller only reads it (see {@link TokenStore.findNow}). */
   override findNow(uid: string, now: number): StoredSession | null | undefined {
     // A subclass whose find adds checks of its own must be asked through it.
     if (this.find !== MemoryTokenStore.prototype.find) return undefined;
@@ -66,29 +68,28 @@ export class MemoryTokenStore extends TokenStore {
 
   private lookup(uid: string, now: number): StoredSession | null {
     this.evict(now);
-    const session = this.sessions.get(uid);
-    return session ? copy(session) : null;
+    return this.sessions.get(uid) ?? null;
   }
 
   async relink(uid: string, expectedAccessUid: string, link: AccessLink, now: number): Promise<StoredSession | null> {
     this.evict(now);
     const session = this.sessions.get(uid);
-    if (session?.accessUid === link.accessUid) return copy(session);
+    if (session?.accessUid === link.accessUid) return copySession(session);
     if (!session || session.accessUid !== expectedAccessUid) return null;
     this.apply(session, link);
-    return copy(session);
+    return copySession(session);
   }
 
   async relinkByRefreshToken(uid: string, refreshUid: string, link: AccessLink, now: number, stopIfEarly: boolean): Promise<RefreshRelinkResult> {
     this.evict(now);
     const session = this.sessions.get(uid);
     if (!session) return { outcome: 'gone' };
-    if (session.accessUid === link.accessUid) return { outcome: 'relinked', session: copy(session), replacedAccessExpiresAt: 0 };
+    if (session.accessUid === link.accessUid) return { outcome: 'relinked', session: copySession(session), replacedAccessExpiresAt: 0 };
     if (session.refreshUid !== refreshUid) return { outcome: 'not-current' };
-    if (stopIfEarly && session.accessExpiresAt > now) return { outcome: 'early', session: copy(session) };
+    if (stopIfEarly && session.accessExpiresAt > now) return { outcome: 'early', session: copySession(session) };
     const replacedAccessExpiresAt = session.accessExpiresAt;
     this.apply(session, link);
-    return { outcome: 'relinked', session: copy(session), replacedAccessExpiresAt };
+    return { outcome: 'relinked', session: copySession(session), replacedAccessExpiresAt };
   }
 
   async rotate(
@@ -98,11 +99,11 @@ export class MemoryTokenStore extends TokenStore {
     this.evict(now);
     const session = this.sessions.get(uid);
     if (!session) return { outcome: 'gone' };
-    if (session.refreshUid === link.refreshUid) return { outcome: 'rotated', session: copy(session) };
+    if (session.refreshUid === link.refreshUid) return { outcome: 'rotated', session: copySession(session) };
     const retired = session.rotation;
     if (presented.id === (presented.kind === 'refresh' ? session.refreshUid : session.accessUid)) {
       if (presented.kind === 'access' && session.accessExpiresAt === 0) return { outcome: 'refused' };
-      if (stopIfEarly && session.accessExpiresAt > now) return { outcome: 'early', session: copy(session) };
+      if (stopIfEarly && session.accessExpiresAt > now) return { outcome: 'early', session: copySession(session) };
       // A flushed access token is not retired but dead: it must never replay the successors.
       session.rotation = {
         refreshUid: session.refreshUid, accessUid: session.accessExpiresAt === 0 ? '' : session.accessUid, csrf: session.csrf, rotatedAt: now,
@@ -111,14 +112,14 @@ export class MemoryTokenStore extends TokenStore {
       session.refreshUid = link.refreshUid;
       if (graceSeconds > 0) this.successors.set(uid, { tokens: { ...successors }, until: now + graceSeconds });
       else this.successors.delete(uid);
-      return { outcome: 'rotated', session: copy(session) };
+      return { outcome: 'rotated', session: copySession(session) };
     }
     const kept = this.successors.get(uid);
     const previous = presented.kind === 'refresh' ? retired?.refreshUid : retired?.accessUid;
     if (presented.kind === 'access' && presented.id === previous && session.accessExpiresAt === 0) return { outcome: 'refused' };
     // Successors are kept only for the grace window of the last rotation, so they exist only while a repeat may replay.
     if (retired && presented.id === previous && kept !== undefined && kept.until >= now) {
-      return { outcome: 'replayed', session: copy(session), tokens: { ...kept.tokens } };
+      return { outcome: 'replayed', session: copySession(session), tokens: { ...kept.tokens } };
     }
     this.remove(uid);
     return { outcome: 'reused', namespace: session.namespace };
@@ -131,7 +132,7 @@ export class MemoryTokenStore extends TokenStore {
 
   async list(namespace: string, now: number): Promise<StoredSession[]> {
     this.evict(now);
-    return [...(this.namespaces.get(namespace) ?? [])].map((uid) => copy(this.sessions.get(uid) as StoredSession));
+    return [...(this.namespaces.get(namespace) ?? [])].map((uid) => copySession(this.sessions.get(uid) as StoredSession));
   }
 
   async deleteNamespace(namespace: string, now: number, exceptUid?: string): Promise<number> {
@@ -212,7 +213,3 @@ export class MemoryTokenStore extends TokenStore {
   }
 }
 
-/** A copy deep enough that neither the caller nor the store can change the other's record. */
-function copy(session: StoredSession): StoredSession {
-  return { ...session, rotation: session.rotation && { ...session.rotation } };
-}

@@ -91,6 +91,11 @@ export type RefreshRelinkResult =
   | { outcome: 'not-current' }
   | { outcome: 'gone' };
 
+/** A copy deep enough that neither its holder nor the store can change the other's record. @internal */
+export function copySession(session: StoredSession): StoredSession {
+  return { ...session, rotation: session.rotation && { ...session.rotation } };
+}
+
 /** When a session ends: its absolute end, or its idle deadline when that comes first. @internal */
 export function liveUntil(session: Pick<StoredSession, 'expiresAt' | 'idleExpiresAt'>): number {
   return session.idleExpiresAt > 0 ? Math.min(session.expiresAt, session.idleExpiresAt) : session.expiresAt;

@@ -33,7 +33,8 @@ export abstract class TokenStore {
   /**
    * What {@link find} would answer, if the store can tell without waiting (it keeps its sessions in this process);
    * undefined if it cannot, and the caller then awaits `find`. Lets the guard pass a known token on the memory store
-   * without a promise. A store that overrides it answers the same copies, under the same rules, as `find`.
+   * without a promise. A store that overrides it answers under the same rules as `find`, and may answer its own
+   * record rather than a copy: the module only reads it, at once, and copies whatever it hands an app.
    */
   findNow(_uid: string, _now: number): StoredSession | null | undefined {
     return undefined;

@@ -2,11 +2,12 @@ import { jest } from '@jest/globals';
 import type { ExecutionContext } from '@nestjs/common';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import {
-  AccessAuth, authContextOf, JwtSessionsGuard, RefreshAuth, UnauthorizedError, type JwtSessionsModuleOptions, type SessionRequest,
+  AccessAuth, authContextOf, JwtSessionsGuard, RefreshAuth, UnauthorizedError, type AuthContext, type JwtSessionsModuleOptions, type SessionRequest,
 } from '../../lib/index.js';
+import { toSeconds } from '../../lib/clock/clock.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { useRedisServer } from '../support/redis-server.js';
-import { setup } from '../support/setup.js';
+import { decodePayload, setup } from '../support/setup.js';
 
 class AccountController {
   @AccessAuth()
@@ -82,6 +83,42 @@ describe('what the guard answers', () => {
       await guard.canActivate(httpContext('update', { method: 'POST', headers: { cookie, 'x-csrf-token': csrf } }));
       await expect(guard.canActivate(httpContext('update', { method: 'POST', headers: { cookie } }))).rejects.toThrow('CSRF token is invalid');
       expect(guard.canActivate(httpContext('update', { method: 'POST', headers: { cookie, 'x-csrf-token': csrf } }))).toBe(true);
+    });
+
+    it('reads the stored record without copying it, yet nothing it hands out lets a caller change what is stored', async () => {
+      const { access } = await ctx.sessions.login({ payload: { user_id: 4 } });
+      const { uid, ruid } = decodePayload(access);
+      const storedNow = () => ctx.store.find(String(ruid), toSeconds(ctx.clock.now()));
+      const stored = await storedNow();
+      await guard.canActivate(httpContext('me', bearer(access)));
+      const req = bearer(access);
+      expect(guard.canActivate(httpContext('me', req))).toBe(true);
+
+      // The auth context's session is a view of its own: changing it (or the payload) changes nothing stored.
+      const context = authContextOf(req) as AuthContext;
+      Object.assign(context.session, { accessUid: 'changed', accessExpiresAt: 0, expiresAt: 0 });
+      Object.assign(context.payload, { uid: 'changed', ruid: 'changed' });
+      // So does changing what the public authorizeAccess answers, the same token's cached lookup included.
+      const authorized = await ctx.sessions.authorizeAccess(access);
+      Object.assign(authorized.session, { accessUid: 'changed', accessExpiresAt: 0, csrf: 'changed', expiresAt: 0 });
+      Object.assign(authorized.payload, { uid: 'changed', ruid: 'changed' });
+
+      const again = bearer(access);
+      expect(guard.canActivate(httpContext('me', again))).toBe(true);
+      expect(authContextOf(again)?.session).toMatchObject({ uid: ruid, accessUid: uid, expiresAt: stored?.expiresAt });
+      expect(authContextOf(again)?.payload).toMatchObject({ uid, ruid, user_id: 4 });
+      expect(await storedNow()).toEqual(stored);
+    });
+
+    it('keeps what a request saw: a refresh after the guard ran leaves that request\'s auth context as it was', async () => {
+      const { access, refresh } = await ctx.sessions.login({});
+      await guard.canActivate(httpContext('me', bearer(access)));
+      const req = bearer(access);
+      expect(guard.canActivate(httpContext('me', req))).toBe(true);
+      const seen = { ...authContextOf(req)?.session };
+      ctx.clock.advance(3601);
+      await ctx.sessions.refresh(refresh);
+      expect(authContextOf(req)?.session).toEqual(seen);
     });
 
     it('always answers a promise for a refresh token', async () => {

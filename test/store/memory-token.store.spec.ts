@@ -83,6 +83,19 @@ describe('MemoryTokenStore', () => {
       (relinked as StoredSession).csrf = 'changed-after-relink';
       expect(await store.find('uid', NOW)).toMatchObject({ accessUid: 'a2', csrf: 'c2' });
     });
+
+    it('answers findNow with its own record, to read at once (the module copies what it hands out), under find\'s rules', async () => {
+      await store.create(session('uid', { expiresAt: NOW + 100 }), NOW);
+      const record = store.findNow('uid', NOW);
+      expect(store.findNow('uid', NOW)).toBe(record);
+      expect(record).toEqual(await store.find('uid', NOW));
+      expect(await store.find('uid', NOW)).not.toBe(record);
+      // A relink changes the record in place: a reader that kept it would see the change, which is why none may keep it.
+      await store.relink('uid', 'access-uid', { accessUid: 'a2', accessExpiresAt: NOW + 10, csrf: 'c2', refreshedAt: NOW, idleExpiresAt: 0 }, NOW);
+      expect(record).toMatchObject({ accessUid: 'a2' });
+      expect(store.findNow('uid', NOW + 100)).toBeNull();
+      expect(store.findNow('missing', NOW)).toBeNull();
+    });
   });
 
   describe('expiry', () => {
