@@ -2,7 +2,13 @@
 // Each setup runs in its own server process; the load generator (autocannon) runs here, in another process, with
 // 50 connections spread over 1 000 live sessions. Rounds are interleaved: in each round, each guarded setup runs
 // between two runs of its unguarded route, and its ratio is taken over their mean.
-// Run: npm run bench:http   (BENCH_ROUNDS, default 8; BENCH_DURATION seconds per run, default 3)
+// Two things would otherwise tilt the ratios against the guarded setups, measured on this host:
+// - a server left idle (a guarded one waits a whole round for its turn, the unguarded one a single run) answers up to
+//   a third slower for its first seconds back, so every measured run follows a warm-up run of the same server;
+// - two processes of one build differ by several per cent (what V8 compiled, where the heap lies), so every round
+//   starts fresh server processes, and a process's luck lands in the spread instead of in every round's ratio.
+// Run: npm run bench:http   (BENCH_ROUNDS, default 8; BENCH_DURATION seconds per run, default 3; BENCH_WARMUP
+// seconds of unmeasured load before each run, default 2)
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,6 +20,7 @@ import { machine, markdownTable, summarize } from './lib/stats.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const CONNECTIONS = 50;
 /** BENCH_ADAPTERS / BENCH_SETUPS narrow a run (the unguarded baseline always runs). */
 const only = (list, variable) => (process.env[variable] ? list.filter((item) => process.env[variable].split(',').includes(item)) : list);
@@ -23,7 +30,7 @@ const SETUPS = ALL_SETUPS.filter((setup) => chosen.includes(setup) || chosen.som
 const BASELINES = SETUPS.filter((setup) => BASELINE[setup] === setup);
 
 const redis = await startRedis();
-const servers = [];
+let servers = [];
 
 /** Starts one setup's server and reads the credentials it wrote. */
 async function startServer(adapter, setup) {
@@ -40,6 +47,12 @@ async function startServer(adapter, setup) {
   const server = { adapter, setup, child, url: `http://127.0.0.1:${port}`, credentials: JSON.parse(readFileSync(file, 'utf8')) };
   servers.push(server);
   return server;
+}
+
+/** One measured run (requests/s), right after a warm-up run of the same server. */
+async function measure(server) {
+  await load(server, WARMUP);
+  return load(server, DURATION);
 }
 
 /** One autocannon run; each request takes the next session's headers, so all 1 000 sessions are used. */
@@ -61,14 +74,22 @@ async function load(server, duration) {
   return result.requests.average;
 }
 
-try {
-  const byKey = new Map();
-  for (const adapter of ADAPTERS) for (const setup of SETUPS) byKey.set(`${adapter}/${setup}`, await startServer(adapter, setup));
-  // Warm every server up (JIT, connection pools) before anything is measured.
-  for (const server of servers) await load(server, 2);
+/** Stops the servers of a round. */
+async function stopServers() {
+  const exits = servers.map((server) => new Promise((resolve) => {
+    if (server.child.exitCode !== null) resolve();
+    else server.child.once('exit', resolve);
+  }));
+  for (const server of servers) server.child.kill('SIGTERM');
+  await Promise.all(exits);
+  servers = [];
+}
 
+try {
   const rounds = [];
   for (let round = 0; round < ROUNDS; round++) {
+    const byKey = new Map();
+    for (const adapter of ADAPTERS) for (const setup of SETUPS) byKey.set(`${adapter}/${setup}`, await startServer(adapter, setup));
     const measured = {};
     const ratios = {};
     for (const adapter of round % 2 === 0 ? ADAPTERS : [...ADAPTERS].reverse()) {
@@ -78,10 +99,10 @@ try {
         // drift. The guarded setups' order turns each round.
         const group = SETUPS.filter((setup) => setup !== baseline && BASELINE[setup] === baseline);
         const order = [...group.slice(round % Math.max(group.length, 1)), ...group.slice(0, round % Math.max(group.length, 1))];
-        const base = () => load(byKey.get(`${adapter}/${baseline}`), DURATION);
+        const base = () => measure(byKey.get(`${adapter}/${baseline}`));
         const baselines = [await base()];
         for (const setup of order) {
-          measured[`${adapter}/${setup}`] = await load(byKey.get(`${adapter}/${setup}`), DURATION);
+          measured[`${adapter}/${setup}`] = await measure(byKey.get(`${adapter}/${setup}`));
           baselines.push(await base());
           ratios[`${adapter}/${setup}`] = measured[`${adapter}/${setup}`] / ((baselines.at(-2) + baselines.at(-1)) / 2);
         }
@@ -89,6 +110,7 @@ try {
         ratios[`${adapter}/${baseline}`] = 1;
       }
     }
+    await stopServers();
     rounds.push({ measured, ratios });
     process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`);
   }
@@ -104,12 +126,12 @@ try {
   const report = {
     machine: machine(redis.version),
     command: 'npm run bench:http',
-    settings: { rounds: ROUNDS, durationSeconds: DURATION, connections: CONNECTIONS, sessions: 1000 },
+    settings: { rounds: ROUNDS, durationSeconds: DURATION, connections: CONNECTIONS, sessions: 1000, warmupSeconds: WARMUP, freshServersEachRound: true },
     rows,
   };
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/http.json', `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\nHTTP, ${ROUNDS} interleaved rounds of ${DURATION} s, ${CONNECTIONS} connections, 1 000 sessions (medians, [min-max])\n`);
+  console.log(`\nHTTP, ${ROUNDS} interleaved rounds of fresh servers, runs of ${DURATION} s each after ${WARMUP} s of warm-up, ${CONNECTIONS} connections, 1 000 sessions (medians, [min-max])\n`);
   console.log(markdownTable(['adapter', 'setup', 'req/s', '× its unguarded route'], rows.map((row) => [
     row.adapter,
     row.setup,
@@ -118,7 +140,7 @@ try {
   ])));
   writeFileSync('bench/results/http.svg', barChart(rows));
 } finally {
-  for (const server of servers) server.child.kill('SIGTERM');
+  await stopServers();
   await redis.stop();
 }
 
