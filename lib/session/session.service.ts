@@ -213,11 +213,12 @@ export class SessionService {
    * @internal
    */
   authorizeAccessNow(token: string, claims?: TokenClaimsOptions): AuthorizedToken<AccessTokenPayload> | Promise<AuthorizedToken<AccessTokenPayload>> {
-    const payload = this.codec.verifiedPayload(token, 'access', claims);
+    const now = this.now();
+    const payload = this.codec.verifiedPayload(token, 'access', claims, now);
     if (payload === undefined) return this.verifyAndAuthorizeAccess(token, claims);
     const uid = requiredId(payload, 'uid');
     const ruid = requiredId(payload, 'ruid');
-    const session = this.store.findNow(ruid, this.now());
+    const session = this.store.findNow(ruid, now);
     if (session !== undefined) return liveAccess(payload, uid, session);
     return this.findLiveAccess(payload, uid, ruid);
   }

@@ -51,11 +51,12 @@ export class TokenCodec {
 
   /**
    * The payload of a token already verified under these checks (see {@link verify}), or undefined: a synchronous
-   * first look, so the hot path awaits nothing when the token is known.
+   * first look, so the hot path awaits nothing when the token is known. `now` in Unix seconds: the caller's, so one
+   * clock reading serves the whole check.
    */
-  verifiedPayload(token: unknown, type: TokenType, claims?: TokenClaimsOptions): JWTPayload | undefined {
+  verifiedPayload(token: unknown, type: TokenType, claims: TokenClaimsOptions | undefined, now: number): JWTPayload | undefined {
     if (typeof token !== 'string') return undefined;
-    return this.verified.get(token, this.checksFor(type, claims).key, this.now());
+    return this.verified.get(token, this.checksFor(type, claims).key, now);
   }
 
   async verify(token: unknown, type: TokenType, options: VerifyOptions = {}): Promise<JWTPayload> {

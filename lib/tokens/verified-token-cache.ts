@@ -1,9 +1,15 @@
 import type { JWTPayload } from 'jose';
 
+/**
+ * A verified token: its payload, and for each set of checks it passed the Unix second from which it no longer
+ * verifies (`exp` plus leeway). Most tokens only ever meet the module's checks, so the first set is kept inline and a
+ * hit reads no second table; routes with claims of their own add theirs to `others`.
+ */
 interface Entry {
   payload: JWTPayload;
-  /** For each set of checks the token passed: the Unix second from which it no longer verifies (`exp` plus leeway). */
-  passed: Map<string, number>;
+  checks: string;
+  until: number;
+  others: Map<string, number> | undefined;
 }
 
 /** Sets of checks remembered per token; an app has a handful (one per distinct route claims), never more than this. */
@@ -26,11 +32,11 @@ export class VerifiedTokenCache {
 
   get(token: string, checks: string, now: number): JWTPayload | undefined {
     const entry = this.entries.get(token);
-    const until = entry?.passed.get(checks);
-    if (entry === undefined || until === undefined) return undefined;
+    if (entry === undefined) return undefined;
+    const until = entry.checks === checks ? entry.until : entry.others?.get(checks);
+    if (until === undefined) return undefined;
     if (until <= now) {
-      entry.passed.delete(checks);
-      if (entry.passed.size === 0) this.entries.delete(token);
+      this.forget(token, entry, checks);
       return undefined;
     }
     return { ...entry.payload };
@@ -40,13 +46,34 @@ export class VerifiedTokenCache {
   set(token: string, checks: string, payload: JWTPayload, until: number): void {
     if (this.capacity === 0) return;
     const entry = this.entries.get(token);
-    if (entry !== undefined) {
-      if (entry.passed.size >= MAX_CHECKS_PER_TOKEN) entry.passed.clear();
-      entry.passed.set(checks, until);
+    if (entry === undefined) {
+      this.entries.set(token, { payload, checks, until, others: undefined });
+      if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+    } else if (entry.checks === checks) {
+      entry.until = until;
+    } else if (entry.others?.has(checks) || 1 + (entry.others?.size ?? 0) < MAX_CHECKS_PER_TOKEN) {
+      (entry.others ??= new Map()).set(checks, until);
+    } else {
+      // Full: start over with these checks alone.
+      entry.checks = checks;
+      entry.until = until;
+      entry.others = undefined;
+    }
+  }
+
+  /** Drops one set of checks a token passed, and the token once it has none left. */
+  private forget(token: string, entry: Entry, checks: string): void {
+    if (entry.checks !== checks) {
+      entry.others?.delete(checks);
       return;
     }
-    this.entries.set(token, { payload, passed: new Map([[checks, until]]) });
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+    const next = entry.others?.entries().next().value;
+    if (next === undefined) {
+      this.entries.delete(token);
+      return;
+    }
+    entry.others?.delete(next[0]);
+    [entry.checks, entry.until] = next;
   }
 
   get size(): number {

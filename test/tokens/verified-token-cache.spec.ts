@@ -111,4 +111,22 @@ describe('verified-token cache', () => {
     expect(cache.get('a', 'checks 19', 0)).toEqual({ exp: 100 });
     expect(cache.size).toBe(1);
   });
+
+  it('forgets each set of checks at its own end, whichever was first, and the token once none is left', () => {
+    const cache = new VerifiedTokenCache(4);
+    cache.set('a', 'first', { exp: 100 }, 110);
+    cache.set('a', 'second', { exp: 100 }, 100);
+    cache.set('a', 'third', { exp: 100 }, 120);
+    cache.set('a', 'first', { exp: 100 }, 110);
+    expect(cache.get('a', 'second', 100)).toBeUndefined();
+    expect(cache.get('a', 'first', 109)).toEqual({ exp: 100 });
+    expect(cache.get('a', 'first', 110)).toBeUndefined();
+    expect(cache.get('a', 'first', 0)).toBeUndefined();
+    expect(cache.get('a', 'second', 0)).toBeUndefined();
+    expect(cache.get('a', 'third', 119)).toEqual({ exp: 100 });
+    expect(cache.size).toBe(1);
+    expect(cache.get('a', 'third', 120)).toBeUndefined();
+    expect(cache.get('a', 'third', 0)).toBeUndefined();
+    expect(cache.size).toBe(0);
+  });
 });
