@@ -3,25 +3,22 @@
 // 50 connections spread over 1 000 live sessions. Rounds are interleaved: in each round, each guarded setup runs
 // between two runs of its unguarded route, and its ratio is taken over their mean.
 // Two things would otherwise tilt the ratios against the guarded setups, measured on this host:
-// - a server left idle (a guarded one waits a whole round for its turn, the unguarded one a single run) answers up to
-//   a third slower for its first seconds back, so every measured run follows a warm-up run of the same server;
+// - a server left idle (a guarded one waits a whole round for its turn, the unguarded one a single run) answered
+//   10-40 % slower for its first seconds back in trials here, so every measured run follows a warm-up run of the
+//   same server;
 // - two processes of one build differ by several per cent (what V8 compiled, where the heap lies), so every round
 //   starts fresh server processes, and a process's luck lands in the spread instead of in every round's ratio.
 // Run: npm run bench:http   (BENCH_ROUNDS, default 8; BENCH_DURATION seconds per run, default 3; BENCH_WARMUP
 // seconds of unmeasured load before each run, default 2)
-import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { ADAPTERS as ALL_ADAPTERS, BASELINE, SETUPS as ALL_SETUPS } from '../dist/bench/http/setups.js';
-import { freePort, startRedis } from './lib/redis-server.mjs';
+import { CONNECTIONS, load, startServer } from './lib/http-servers.mjs';
+import { startRedis } from './lib/redis-server.mjs';
 import { machine, markdownTable, summarize } from './lib/stats.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
-const CONNECTIONS = 50;
 /** BENCH_ADAPTERS / BENCH_SETUPS narrow a run (the unguarded baseline always runs). */
 const only = (list, variable) => (process.env[variable] ? list.filter((item) => process.env[variable].split(',').includes(item)) : list);
 const ADAPTERS = only(ALL_ADAPTERS, 'BENCH_ADAPTERS');
@@ -32,56 +29,15 @@ const BASELINES = SETUPS.filter((setup) => BASELINE[setup] === setup);
 const redis = await startRedis();
 let servers = [];
 
-/** Starts one setup's server and reads the credentials it wrote. */
-async function startServer(adapter, setup) {
-  const port = await freePort();
-  const file = join(tmpdir(), `bench-${adapter}-${setup}-${process.pid}.json`);
-  const child = spawn(process.execPath, ['dist/bench/http/server.js'], {
-    env: { ...process.env, BENCH_ADAPTER: adapter, BENCH_SETUP: setup, BENCH_PORT: String(port), BENCH_CREDENTIALS: file, REDIS_URL: redis.url },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise((resolve, reject) => {
-    child.stdout.on('data', (chunk) => { if (String(chunk).includes('ready')) resolve(); });
-    child.on('exit', (code) => reject(new Error(`${adapter}/${setup} server exited with ${code}`)));
-  });
-  const server = { adapter, setup, child, url: `http://127.0.0.1:${port}`, credentials: JSON.parse(readFileSync(file, 'utf8')) };
-  servers.push(server);
-  return server;
-}
-
 /** One measured run (requests/s), right after a warm-up run of the same server. */
 async function measure(server) {
   await load(server, WARMUP);
-  return load(server, DURATION);
-}
-
-/** One autocannon run; each request takes the next session's headers, so all 1 000 sessions are used. */
-async function load(server, duration) {
-  const { method, path, sessions } = server.credentials;
-  let next = 0;
-  const result = await autocannon({
-    url: server.url,
-    connections: CONNECTIONS,
-    duration,
-    requests: [{
-      method,
-      path,
-      setupRequest: (request) => ({ ...request, headers: { ...request.headers, ...sessions[next++ % sessions.length] } }),
-    }],
-  });
-  const failures = result.non2xx + result.errors + result.timeouts;
-  if (failures > 0) throw new Error(`${server.adapter}/${server.setup}: ${failures} failed requests of ${result.requests.total}`);
-  return result.requests.average;
+  return (await load(server, DURATION)).requests.average;
 }
 
 /** Stops the servers of a round. */
 async function stopServers() {
-  const exits = servers.map((server) => new Promise((resolve) => {
-    if (server.child.exitCode !== null) resolve();
-    else server.child.once('exit', resolve);
-  }));
-  for (const server of servers) server.child.kill('SIGTERM');
-  await Promise.all(exits);
+  await Promise.all(servers.map((server) => server.stop()));
   servers = [];
 }
 
@@ -89,7 +45,13 @@ try {
   const rounds = [];
   for (let round = 0; round < ROUNDS; round++) {
     const byKey = new Map();
-    for (const adapter of ADAPTERS) for (const setup of SETUPS) byKey.set(`${adapter}/${setup}`, await startServer(adapter, setup));
+    for (const adapter of ADAPTERS) {
+      for (const setup of SETUPS) {
+        const server = await startServer(adapter, setup, redis.url);
+        servers.push(server);
+        byKey.set(`${adapter}/${setup}`, server);
+      }
+    }
     const measured = {};
     const ratios = {};
     for (const adapter of round % 2 === 0 ? ADAPTERS : [...ADAPTERS].reverse()) {
