@@ -23,3 +23,8 @@ export const MAX_COOKIE_BYTES = 4096;
 export const AUTH_METADATA = Symbol('jwt-sessions:auth');
 /** @internal Request property where the guard leaves what it verified. */
 export const AUTH_CONTEXT = Symbol('jwt-sessions:auth-context');
+/**
+ * @internal The guard's access check on SessionService, which may answer the store's own record: keyed by a symbol
+ * the package does not export, so no subclass overrides it by name and receives that record to change.
+ */
+export const AUTHORIZE_ACCESS_NOW = Symbol('jwt-sessions:authorize-access-now');

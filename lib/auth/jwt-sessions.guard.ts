@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { JwtSessionsConfig } from '../config/jwt-sessions.config.js';
 import { UnauthorizedError } from '../errors/jwt-sessions.errors.js';
 import type { TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
-import { AUTH_CONTEXT, AUTH_METADATA } from '../jwt-sessions.constants.js';
+import { AUTH_CONTEXT, AUTH_METADATA, AUTHORIZE_ACCESS_NOW } from '../jwt-sessions.constants.js';
 import { SessionService, type AuthorizedToken } from '../session/session.service.js';
 import type { SessionRequest } from '../transport/session-request.js';
 import { findToken, type LocatedToken } from '../transport/token-extractor.js';
@@ -20,7 +20,7 @@ type Authorizer = (sessions: SessionService, token: string, claims: TokenClaimsO
 const AUTHORIZERS: Record<AuthMode, Authorizer> = {
   // An app that overrides authorizeAccess (a subclass of SessionService) keeps its checks on guarded routes.
   access: (sessions, token, claims) => sessions.authorizeAccess === SessionService.prototype.authorizeAccess
-    ? sessions.authorizeAccessNow(token, claims)
+    ? sessions[AUTHORIZE_ACCESS_NOW](token, claims)
     : sessions.authorizeAccess(token, claims),
   refresh: (sessions, token, claims) => sessions.authorizeRefresh(token, claims),
   'refresh-by-access': (sessions, token, claims) => sessions.authorizeRefreshByAccess(token, claims),

@@ -9,6 +9,7 @@ import { SessionEvents } from '../events/session-events.js';
 import type { TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
 import type { LoginOptions, RefreshedTokens, RefreshOptions, SessionInfo, SessionTokens, TokenType } from '../interfaces/session.interface.js';
 import type { AccessTokenPayload, RefreshTokenPayload, SessionPayload } from '../interfaces/token-payload.interface.js';
+import { AUTHORIZE_ACCESS_NOW } from '../jwt-sessions.constants.js';
 import { copySession, type StoredSession } from '../store/stored-session.js';
 import { TokenStore } from '../store/token-store.js';
 import { TokenCodec } from '../tokens/token-codec.js';
@@ -202,8 +203,9 @@ export class SessionService {
 
   /** Verifies an access token and checks that it is its live session's current one. */
   async authorizeAccess(token: string, claims?: TokenClaimsOptions): Promise<AuthorizedToken<AccessTokenPayload>> {
-    const { payload, session } = await this.authorizeAccessNow(token, claims);
-    return { payload, session: copySession(session) };
+    // Copied in the same turn as the check: a store step awaited in between could change the record it answered.
+    const answer = this[AUTHORIZE_ACCESS_NOW](token, claims);
+    return answer instanceof Promise ? answer.then(copyAuthorized) : copyAuthorized(answer);
   }
 
   /**
@@ -212,7 +214,7 @@ export class SessionService {
    * session may be the store's own record (see `TokenStore.findNow`): read it at once, change nothing, hand out a copy.
    * @internal
    */
-  authorizeAccessNow(token: string, claims?: TokenClaimsOptions): AuthorizedToken<AccessTokenPayload> | Promise<AuthorizedToken<AccessTokenPayload>> {
+  [AUTHORIZE_ACCESS_NOW](token: string, claims?: TokenClaimsOptions): AuthorizedToken<AccessTokenPayload> | Promise<AuthorizedToken<AccessTokenPayload>> {
     const now = this.now();
     const payload = this.codec.verifiedPayload(token, 'access', claims, now);
     if (payload === undefined) return this.verifyAndAuthorizeAccess(token, claims);
@@ -281,6 +283,10 @@ export class SessionService {
 }
 
 /** An access token's session, if it is live and still honours that token (`uid`); else a 401. */
+function copyAuthorized({ payload, session }: AuthorizedToken<AccessTokenPayload>): AuthorizedToken<AccessTokenPayload> {
+  return { payload, session: copySession(session) };
+}
+
 function liveAccess(payload: JWTPayload, uid: string, session: StoredSession | null): AuthorizedToken<AccessTokenPayload> {
   if (!session || session.accessUid !== uid || session.accessExpiresAt === 0) throw new UnauthorizedError('Access token not found');
   return { payload: payload as AccessTokenPayload, session };

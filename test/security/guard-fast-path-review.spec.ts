@@ -1,7 +1,7 @@
 /**
  * Attacker review of the guard's answer-at-once path: `JwtSessionsGuard.canActivate` answering `true` without a
  * promise for an access token found in the verified-token cache whose store answers at once (`TokenStore.findNow`,
- * the memory store), `SessionService.authorizeAccessNow`, the plain symbol-keyed auth context, and the
+ * the memory store), the service's internal access check (`AUTHORIZE_ACCESS_NOW`), the plain symbol-keyed auth context, and the
  * `Bearer ` fast path of `tokenFromHeader`.
  *
  * Tests marked "Review finding" failed against the change as reviewed; every other test pins an attack that held up
@@ -551,7 +551,7 @@ describe('review: SessionService.authorizeAccess as the README documents it ("wh
   let fixture: App | undefined;
   afterEach(async () => { await fixture?.close(); });
 
-  // Review finding (low): the guard now calls the internal authorizeAccessNow, so an override of the public
+  // Review finding (low): the guard now calls the internal access check, so an override of the public
   // authorizeAccess (documented in the README as what the guards call) is silently skipped by @AccessAuth routes.
   it('is what @AccessAuth routes call: an override that refuses is obeyed', async () => {
     class AuditedSessions extends SessionService {
