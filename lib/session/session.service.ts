@@ -282,11 +282,12 @@ export class SessionService {
   }
 }
 
-/** An access token's session, if it is live and still honours that token (`uid`); else a 401. */
+/** What an app is handed: the session as a copy of its own (the payload already is one). */
 function copyAuthorized({ payload, session }: AuthorizedToken<AccessTokenPayload>): AuthorizedToken<AccessTokenPayload> {
   return { payload, session: copySession(session) };
 }
 
+/** An access token's session, if it is live and still honours that token (`uid`); else a 401. */
 function liveAccess(payload: JWTPayload, uid: string, session: StoredSession | null): AuthorizedToken<AccessTokenPayload> {
   if (!session || session.accessUid !== uid || session.accessExpiresAt === 0) throw new UnauthorizedError('Access token not found');
   return { payload: payload as AccessTokenPayload, session };
