@@ -7,9 +7,13 @@
 //   10-40 % slower for its first seconds back in trials here, so every measured run follows a warm-up run of the
 //   same server;
 // - two processes of one build differ by several per cent (what V8 compiled, where the heap lies), so every round
-//   starts fresh server processes, and a process's luck lands in the spread instead of in every round's ratio.
+//   starts fresh server processes (each first loaded for BENCH_START_WARMUP seconds, so that none is measured while
+//   V8 is still compiling it and growing its heap), and a process's luck lands in the spread instead of in every
+//   round's ratio.
+// The `unguarded-twin` row is the unguarded app again, in a process of its own, measured like a guarded setup: how far
+// its ratio is off 1.00 is what the method itself puts into every ratio.
 // Run: npm run bench:http   (BENCH_ROUNDS, default 8; BENCH_DURATION seconds per run, default 3; BENCH_WARMUP
-// seconds of unmeasured load before each run, default 2)
+// seconds of unmeasured load before each run, default 2; BENCH_START_WARMUP, default 3)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { ADAPTERS as ALL_ADAPTERS, BASELINE, SETUPS as ALL_SETUPS } from '../dist/bench/http/setups.js';
 import { CONNECTIONS, load, startServer } from './lib/http-servers.mjs';
@@ -19,6 +23,7 @@ import { machine, markdownTable, summarize } from './lib/stats.mjs';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
+const START_WARMUP = Number(process.env.BENCH_START_WARMUP ?? 3);
 /** BENCH_ADAPTERS / BENCH_SETUPS narrow a run (the unguarded baseline always runs). */
 const only = (list, variable) => (process.env[variable] ? list.filter((item) => process.env[variable].split(',').includes(item)) : list);
 const ADAPTERS = only(ALL_ADAPTERS, 'BENCH_ADAPTERS');
@@ -52,6 +57,7 @@ try {
         byKey.set(`${adapter}/${setup}`, server);
       }
     }
+    for (const server of servers) await load(server, START_WARMUP);
     const measured = {};
     const ratios = {};
     for (const adapter of round % 2 === 0 ? ADAPTERS : [...ADAPTERS].reverse()) {
@@ -88,12 +94,12 @@ try {
   const report = {
     machine: machine(redis.version),
     command: 'npm run bench:http',
-    settings: { rounds: ROUNDS, durationSeconds: DURATION, connections: CONNECTIONS, sessions: 1000, warmupSeconds: WARMUP, freshServersEachRound: true },
+    settings: { rounds: ROUNDS, durationSeconds: DURATION, connections: CONNECTIONS, sessions: 1000, warmupSeconds: WARMUP, startWarmupSeconds: START_WARMUP, freshServersEachRound: true },
     rows,
   };
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/http.json', `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\nHTTP, ${ROUNDS} interleaved rounds of fresh servers, runs of ${DURATION} s each after ${WARMUP} s of warm-up, ${CONNECTIONS} connections, 1 000 sessions (medians, [min-max])\n`);
+  console.log(`\nHTTP, ${ROUNDS} interleaved rounds of fresh servers, runs of ${DURATION} s each after ${WARMUP} s of warm-up (${START_WARMUP} s for a fresh server), ${CONNECTIONS} connections, 1 000 sessions (medians, [min-max])\n`);
   console.log(markdownTable(['adapter', 'setup', 'req/s', '× its unguarded route'], rows.map((row) => [
     row.adapter,
     row.setup,

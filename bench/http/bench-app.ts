@@ -55,7 +55,8 @@ export function benchModule(setup: Setup, redisUrl: string | undefined): Dynamic
   const redis = { type: 'redis' as const, url: redisUrl ?? '' };
   switch (setup) {
     case 'unguarded':
-    case 'unguarded-post': return UnguardedModule;
+    case 'unguarded-post':
+    case 'unguarded-twin': return UnguardedModule;
     case 'pass-guard': return PassGuardModule;
     case 'map-lookup': return MapLookupModule;
     case 'passport-jwt': return { module: class StockBenchModule {}, imports: [StockJwtModule] };

@@ -27,6 +27,7 @@ async function credentials(): Promise<BenchCredentials> {
   const many = <T>(make: (i: number) => Promise<T>) => Promise.all(Array.from({ length: SESSION_COUNT }, (_, i) => make(i)));
   switch (setup) {
     case 'unguarded':
+    case 'unguarded-twin':
     case 'pass-guard':
       return { method: 'GET', path: '/ping', sessions: [{}] };
     case 'unguarded-post':
