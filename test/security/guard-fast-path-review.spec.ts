@@ -11,22 +11,19 @@
  */
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import {
-  All, Controller, Get, HttpCode, Post, type ExecutionContext, type INestApplication,
+  All, Controller, Get, HttpCode, Post, type ExecutionContext,
 } from '@nestjs/common';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
-import { Test } from '@nestjs/testing';
-import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
-import request from 'supertest';
 import {
-  AccessAuth, CurrentSession, JwtSessionsGuard, JwtSessionsModule, MemoryTokenStore, RefreshAuth, SessionService,
+  AccessAuth, CurrentSession, JwtSessionsGuard, MemoryTokenStore, RefreshAuth, SessionService,
   StoreUnavailableError, TokenClaims, TokenPayload, TokenStore, UnauthorizedError,
   type AuthContext, type JwtSessionsModuleOptions, type SessionRequest, type SessionTokens, type StoredSession,
 } from '../../lib/index.js';
 import { tokenFromHeader } from '../../lib/transport/token-extractor.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { useRedisServer } from '../support/redis-server.js';
-import { methodOverride, sendRaw } from './support/review-fixture.js';
+import { bootReviewApp, sendRaw, type ReviewApp } from './support/review-fixture.js';
 
 const KEY = 'fast-path-review-key-0123456789ab';
 const ACCESS_LIFETIME = 3600;
@@ -95,38 +92,10 @@ class StrictController {
   }
 }
 
-interface App {
-  app: INestApplication;
-  clock: ManualClock;
-  sessions: SessionService;
-  store: TokenStore;
-  guard: JwtSessionsGuard;
-  port: number;
-  http: () => ReturnType<typeof request>;
-  close: () => Promise<void>;
-}
+type App = ReviewApp;
 
-async function boot(options: JwtSessionsModuleOptions = {}, clock = new ManualClock(), sessionService?: typeof SessionService): Promise<App> {
-  let builder = Test.createTestingModule({
-    imports: [JwtSessionsModule.forRoot({ signingKey: KEY, clock, ...options })],
-    controllers: [FastPathController, StrictController],
-  });
-  if (sessionService) builder = builder.overrideProvider(SessionService).useClass(sessionService);
-  const moduleRef = await builder.compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  app.use(methodOverride);
-  await app.init();
-  await app.listen(0, '127.0.0.1');
-  return {
-    app,
-    clock,
-    sessions: app.get(SessionService),
-    store: app.get(TokenStore),
-    guard: app.get(JwtSessionsGuard),
-    port: (app.getHttpServer().address() as AddressInfo).port,
-    http: () => request(app.getHttpServer()),
-    close: () => app.close(),
-  };
+function boot(options: JwtSessionsModuleOptions = {}, clock = new ManualClock(), sessionService?: typeof SessionService): Promise<App> {
+  return bootReviewApp({ signingKey: KEY, ...options }, { controllers: [FastPathController, StrictController], methodOverride: true, clock, sessionService });
 }
 
 const bearer = (token: string) => `Bearer ${token}`;

@@ -11,17 +11,15 @@
  */
 import { describe, expect, it, jest } from '@jest/globals';
 import {
-  Body, Controller, Get, HttpCode, Injectable, Post, type ExecutionContext, type INestApplication,
+  Body, Controller, Get, HttpCode, Injectable, Post, type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
-import { Test } from '@nestjs/testing';
-import request from 'supertest';
 import {
-  AccessAuth, authContextOf, CurrentSession, JwtSessionsConfig, JwtSessionsGuard, JwtSessionsModule, MemoryTokenStore,
-  SessionEvents, SessionService, TokenPayload, TokenPayloadPipe, TokenStore, UnauthorizedError,
+  AccessAuth, authContextOf, CurrentSession, JwtSessionsConfig, JwtSessionsGuard, MemoryTokenStore,
+  SessionService, TokenPayload, TokenPayloadPipe, TokenStore, UnauthorizedError,
   type AccessTokenPayload, type AuthContext, type AuthorizedToken, type JwtSessionsModuleOptions, type SessionEvent,
-  type SessionRequest, type SessionTokens, type StoredSession, type TokenClaimsOptions,
+  type AccessLink, type SessionRequest, type SessionTokens, type StoredSession, type TokenClaimsOptions,
 } from '../../lib/index.js';
 import { CsrfCheck } from '../../lib/auth/csrf-check.js';
 import { AUTHORIZE_ACCESS_NOW } from '../../lib/jwt-sessions.constants.js';
@@ -29,6 +27,7 @@ import { toSeconds } from '../../lib/clock/clock.js';
 import { isValidCsrf } from '../../lib/csrf/csrf-token.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { decodePayload, setup } from '../support/setup.js';
+import { bootReviewApp, type ReviewApp } from './support/review-fixture.js';
 
 const KEY = 'no-copy-read-review-key-0123456789';
 /** Every guarded route of the fixture shares these checks, so one warm-up puts a token on the hot path of all of them. */
@@ -70,37 +69,10 @@ class ReviewController {
   }
 }
 
-interface App {
-  app: INestApplication;
-  clock: ManualClock;
-  sessions: SessionService;
-  store: TokenStore;
-  guard: JwtSessionsGuard;
-  events: SessionEvents;
-  http: () => ReturnType<typeof request>;
-  close: () => Promise<void>;
-}
+type App = ReviewApp;
 
-async function boot(options: JwtSessionsModuleOptions = {}, sessionService?: typeof SessionService): Promise<App> {
-  const clock = new ManualClock();
-  let builder = Test.createTestingModule({
-    imports: [JwtSessionsModule.forRoot({ signingKey: KEY, clock, ...options })],
-    controllers: [ReviewController],
-  });
-  if (sessionService) builder = builder.overrideProvider(SessionService).useClass(sessionService);
-  const moduleRef = await builder.compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.init();
-  return {
-    app,
-    clock,
-    sessions: app.get(SessionService),
-    store: app.get(TokenStore),
-    guard: app.get(JwtSessionsGuard),
-    events: app.get(SessionEvents),
-    http: () => request(app.getHttpServer()),
-    close: () => app.close(),
-  };
+function boot(options: JwtSessionsModuleOptions = {}, sessionService?: typeof SessionService): Promise<App> {
+  return bootReviewApp({ signingKey: KEY, ...options }, { controllers: [ReviewController], sessionService });
 }
 
 /** Runs a test on a fresh app and always closes it. */
@@ -426,40 +398,46 @@ describe('holds: subclasses of the store, the service and the guard', () => {
  * authorizeAccessNow, and copy at once when it is not a promise).
  */
 describe('Review finding (low): authorizeAccess copies the record one microtask after checking it', () => {
-  async function start() {
+  type Ctx = Awaited<ReturnType<typeof setup>>;
+
+  /** A session logged in and verified once (so the next check answers from findNow), and its record as it stood. */
+  async function withVerifiedSession(login: Parameters<SessionService['login']>[0], run: (ctx: Ctx, tokens: SessionTokens, before: StoredSession) => Promise<void>) {
     const ctx = await setup({ signingKey: KEY });
-    return ctx;
+    try {
+      const tokens = await ctx.sessions.login(login);
+      await ctx.sessions.authorizeAccess(tokens.access);
+      await run(ctx, tokens, await storedOf(ctx, sidOf(tokens)) as StoredSession);
+    } finally {
+      await ctx.close();
+    }
+  }
+
+  /** Runs `during` a moment before the next refresh's store step (the relink), with the link that step writes. */
+  function justBeforeRelink(ctx: Ctx, during: (link: AccessLink) => void): void {
+    const relink = ctx.store.relinkByRefreshToken.bind(ctx.store);
+    jest.spyOn(ctx.store, 'relinkByRefreshToken').mockImplementationOnce((uid, refreshUid, link, now, stopIfEarly) => {
+      during(link);
+      return relink(uid, refreshUid, link, now, stopIfEarly);
+    });
   }
 
   it('a namespace access flush that lands between the check and the copy: the answer must be what passed, not accessExpiresAt 0', async () => {
-    const ctx = await start();
-    try {
-      const tokens = await ctx.sessions.login({ namespace: 'user-1' });
-      await ctx.sessions.authorizeAccess(tokens.access); // verified once: the next check answers from findNow
-      const before = await storedOf(ctx, sidOf(tokens)) as StoredSession;
+    await withVerifiedSession({ namespace: 'user-1' }, async (ctx, tokens, before) => {
       const [answer, flushed] = await Promise.all([ctx.sessions.authorizeAccess(tokens.access), ctx.sessions.flushNamespacedAccessTokens('user-1')]);
       expect(flushed).toBe(1);
       await expect(ctx.sessions.authorizeAccess(tokens.access)).rejects.toBeInstanceOf(UnauthorizedError);
       // The check passed (the access was live when looked up), so the answer is the state that passed.
       expect(answer.session).toEqual(before);
       expect(answer.session.accessExpiresAt).toBeGreaterThan(0);
-    } finally {
-      await ctx.close();
-    }
+    });
   });
 
   it('a refresh whose relink lands between the check and the copy: the answer must still name the token it authorized', async () => {
-    const ctx = await start();
-    try {
-      const tokens = await ctx.sessions.login({});
-      await ctx.sessions.authorizeAccess(tokens.access);
-      const before = await storedOf(ctx, sidOf(tokens)) as StoredSession;
-      const relink = ctx.store.relinkByRefreshToken.bind(ctx.store);
+    await withVerifiedSession({}, async (ctx, tokens, before) => {
       let during: Promise<Settled<AuthorizedToken<AccessTokenPayload>>> | undefined;
-      jest.spyOn(ctx.store, 'relinkByRefreshToken').mockImplementationOnce((uid, refreshUid, link, now, stopIfEarly) => {
-        // A request checking the current access token, a moment before the refresh's store step.
+      // A request checking the current access token, a moment before the refresh's store step.
+      justBeforeRelink(ctx, () => {
         during = settle(ctx.sessions.authorizeAccess(tokens.access));
-        return relink(uid, refreshUid, link, now, stopIfEarly);
       });
       const next = await ctx.sessions.refresh(tokens.refresh);
       expect(decodePayload(next.access).uid).not.toBe(before.accessUid);
@@ -468,28 +446,20 @@ describe('Review finding (low): authorizeAccess copies the record one microtask 
       const { payload, session } = (outcome as { ok: true; value: AuthorizedToken<AccessTokenPayload> }).value;
       expect(session.accessUid).toBe(payload.uid);
       expect(session).toEqual(before);
-    } finally {
-      await ctx.close();
-    }
+    });
   });
 
   it('isValidCsrf and maskedCsrf of the superseded token, asked a moment before a refresh relinks: the old secret, never the successor\'s', async () => {
-    const ctx = await start();
-    try {
-      const tokens = await ctx.sessions.login({});
-      await ctx.sessions.authorizeAccess(tokens.access);
-      const before = await storedOf(ctx, sidOf(tokens)) as StoredSession;
-      const relink = ctx.store.relinkByRefreshToken.bind(ctx.store);
+    await withVerifiedSession({}, async (ctx, tokens, before) => {
       let asked: Promise<[Settled<boolean>, Settled<boolean>, Settled<string>]> | undefined;
       let successorSecret = '';
-      jest.spyOn(ctx.store, 'relinkByRefreshToken').mockImplementationOnce((uid, refreshUid, link, now, stopIfEarly) => {
+      justBeforeRelink(ctx, (link) => {
         successorSecret = link.csrf;
         asked = Promise.all([
           settle(ctx.sessions.isValidCsrf(tokens.access, tokens.csrf)),
           settle(ctx.sessions.isValidCsrf(tokens.access, link.csrf)),
           settle(ctx.sessions.maskedCsrf(tokens.access)),
         ]);
-        return relink(uid, refreshUid, link, now, stopIfEarly);
       });
       await ctx.sessions.refresh(tokens.refresh);
       expect(successorSecret).not.toBe(before.csrf);
@@ -498,28 +468,21 @@ describe('Review finding (low): authorizeAccess copies the record one microtask 
       expect(masked.ok).toBe(true);
       const value = (masked as { ok: true; value: string }).value;
       expect({ old: isValidCsrf(before.csrf, value), successor: isValidCsrf(successorSecret, value) }).toEqual({ old: true, successor: false });
-    } finally {
-      await ctx.close();
-    }
+    });
   });
 
   it('@TokenPayload() on an unguarded route checks a cookie token\'s CSRF against the state its session check passed', async () => {
-    const ctx = await start();
-    try {
+    await withVerifiedSession({ payload: { user_id: 9 } }, async (ctx, tokens) => {
       const pipe = ctx.moduleRef.get(TokenPayloadPipe, { strict: false });
       const { cookies, headers } = ctx.config;
-      const tokens = await ctx.sessions.login({ payload: { user_id: 9 } });
-      await ctx.sessions.authorizeAccess(tokens.access);
       const query = (csrf: string) => ({
         request: { method: 'POST', headers: { cookie: `${cookies.access}=${tokens.access}`, [headers.csrf.toLowerCase()]: csrf } },
         field: 'user_id',
         context: contextOf('open', { method: 'POST', headers: {} }),
       });
-      const relink = ctx.store.relinkByRefreshToken.bind(ctx.store);
       let asked: Promise<[Settled<unknown>, Settled<unknown>]> | undefined;
-      jest.spyOn(ctx.store, 'relinkByRefreshToken').mockImplementationOnce((uid, refreshUid, link, now, stopIfEarly) => {
+      justBeforeRelink(ctx, (link) => {
         asked = Promise.all([settle(pipe.transform(query(tokens.csrf))), settle(pipe.transform(query(link.csrf)))]);
-        return relink(uid, refreshUid, link, now, stopIfEarly);
       });
       // Control, outside any race: the session's own CSRF token passes, another does not.
       expect(await pipe.transform(query(tokens.csrf))).toBe(9);
@@ -528,9 +491,7 @@ describe('Review finding (low): authorizeAccess copies the record one microtask 
       await ctx.sessions.refresh(tokens.refresh);
       const [withOld, withSuccessor] = await (asked as Promise<[Settled<unknown>, Settled<unknown>]>);
       expect({ withOld: withOld.ok, withSuccessor: withSuccessor.ok }).toEqual({ withOld: true, withSuccessor: false });
-    } finally {
-      await ctx.close();
-    }
+    });
   });
 });
 

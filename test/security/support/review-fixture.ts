@@ -6,14 +6,14 @@
  * latin1 bytes, exact Cookie headers).
  */
 import {
-  All, Body, Controller, Delete, Get, HttpCode, Post, Res, type INestApplication,
+  All, Body, Controller, Delete, Get, HttpCode, Post, Res, type INestApplication, type Type,
 } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { connect, type AddressInfo } from 'node:net';
 import request from 'supertest';
 import {
-  AccessAuth, ClaimlessPayload, Clock, CurrentSession, JwtSessionsConfig, JwtSessionsModule,
-  SessionService, TokenPayload, TokenStore, type AuthContext,
+  AccessAuth, ClaimlessPayload, Clock, CurrentSession, JwtSessionsConfig, JwtSessionsGuard, JwtSessionsModule,
+  SessionEvents, SessionService, TokenPayload, TokenStore, type AuthContext,
   type JwtSessionsModuleOptions, type SessionTokens,
 } from '../../../lib/index.js';
 import type { JwtSessionsModuleExtras } from '../../../lib/jwt-sessions.module-definition.js';
@@ -99,23 +99,34 @@ export interface ReviewApp {
   store: TokenStore;
   sessions: SessionService;
   config: JwtSessionsConfig;
+  guard: JwtSessionsGuard;
+  events: SessionEvents;
   port: number;
   http: () => ReturnType<typeof request>;
   close: () => Promise<void>;
 }
 
+/** How a review boots its app, besides the module's options. */
+export interface ReviewAppSetup extends JwtSessionsModuleExtras {
+  /** Applies {@link methodOverride} before the routes. */
+  methodOverride?: boolean;
+  /** The review's own routes, instead of this fixture's. */
+  controllers?: Array<Type<unknown>>;
+  /** A SessionService subclass to boot with, as an app would provide one. */
+  sessionService?: typeof SessionService;
+  clock?: ManualClock;
+}
+
 /** Boots the module with these options (HS256 with REVIEW_HS256_KEY unless keys are given) and listens on a free port. */
-export async function bootReviewApp(
-  options: JwtSessionsModuleOptions = {},
-  extras: JwtSessionsModuleExtras & { methodOverride?: boolean } = {},
-): Promise<ReviewApp> {
-  const clock = new ManualClock();
+export async function bootReviewApp(options: JwtSessionsModuleOptions = {}, setup: ReviewAppSetup = {}): Promise<ReviewApp> {
   const hasKey = options.keys !== undefined || options.privateKey !== undefined || options.signingKey !== undefined;
-  const { methodOverride: withOverride, ...moduleExtras } = extras;
-  const moduleRef = await Test.createTestingModule({
+  const { methodOverride: withOverride, controllers = [ReviewController], sessionService, clock = new ManualClock(), ...moduleExtras } = setup;
+  let builder = Test.createTestingModule({
     imports: [JwtSessionsModule.forRoot({ ...(hasKey ? {} : { signingKey: REVIEW_HS256_KEY }), ...options, ...moduleExtras })],
-    controllers: [ReviewController],
-  }).overrideProvider(Clock).useValue(clock).compile();
+    controllers,
+  }).overrideProvider(Clock).useValue(clock);
+  if (sessionService) builder = builder.overrideProvider(SessionService).useClass(sessionService);
+  const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication({ logger: false });
   if (withOverride) app.use(methodOverride);
   await app.init();
@@ -128,6 +139,8 @@ export async function bootReviewApp(
     store: app.get(TokenStore),
     sessions: app.get(SessionService),
     config: app.get(JwtSessionsConfig),
+    guard: app.get(JwtSessionsGuard),
+    events: app.get(SessionEvents),
     http: () => request(app.getHttpServer()),
     close: () => app.close(),
   };
