@@ -12,6 +12,8 @@ export const MAX_LIFETIME = 315_360_000;
 /** Rotation grace window: long enough for two tabs refreshing together, short enough for a stolen token to be caught. */
 export const DEFAULT_REFRESH_GRACE = 5;
 export const MAX_REFRESH_GRACE = 300;
+/** The longest clock-skew leeway a claims check takes, in seconds (a day). */
+export const MAX_LEEWAY = 86_400;
 /** Longest token, cookie value or CSRF header we read; anything longer is refused before any parsing. */
 export const DEFAULT_MAX_TOKEN_LENGTH = 8192;
 /** Verified tokens remembered per module: a few MB at most, enough for every token live in a busy instance's hour. */

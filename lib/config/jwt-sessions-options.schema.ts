@@ -2,7 +2,7 @@ import {
   Allow, IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, ValidateBy, ValidateNested,
 } from 'class-validator';
 import type { JwtAlgorithm, TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
-import { MAX_LIFETIME, MAX_REFRESH_GRACE } from '../jwt-sessions.constants.js';
+import { MAX_LEEWAY, MAX_LIFETIME, MAX_REFRESH_GRACE } from '../jwt-sessions.constants.js';
 import { SUPPORTED_ALGORITHMS } from '../tokens/algorithms.js';
 
 /** RFC 7230 token characters: what a header name may be. */
@@ -55,7 +55,7 @@ export class TokenClaimsSchema implements TokenClaimsOptions {
   @IsOptional() @IsString() @IsNotEmpty()
   subject?: string;
 
-  @IsOptional() @IsInt() @Min(0) @Max(86400)
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_LEEWAY)
   leeway?: number;
 }
 

@@ -2,9 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { Clock, toSeconds } from '../clock/clock.js';
 import { JwtSessionsConfig } from '../config/jwt-sessions.config.js';
-import { ClaimsVerificationError, ExpiredError, UnauthorizedError } from '../errors/jwt-sessions.errors.js';
+import { ClaimsVerificationError, ExpiredError, MalconfiguredError, UnauthorizedError } from '../errors/jwt-sessions.errors.js';
 import type { TokenClaimsOptions } from '../interfaces/jwt-sessions-options.interface.js';
 import type { TokenType } from '../interfaces/session.interface.js';
+import { MAX_LEEWAY } from '../jwt-sessions.constants.js';
 import { readCompactJws } from './compact-jws.js';
 import { mergeClaims } from './merge-claims.js';
 import { freezePayload, VerifiedTokenCache } from './verified-token-cache.js';
@@ -117,7 +118,17 @@ interface Checks {
 
 function checksOf(type: TokenType, ...layers: Array<TokenClaimsOptions | undefined>): Checks {
   const claims = mergeClaims(...layers);
+  assertLeeway(claims.leeway);
   return { claims, key: `${type}\n${JSON.stringify(claims)}` };
+}
+
+/**
+ * Route and call claims come from the app's code, unchecked at start as `verify` is: a leeway jose would read as a
+ * duration ('30s') would make the cache's `exp + leeway` a string that never passes, and the `iat` check a no-op.
+ */
+function assertLeeway(leeway: unknown): void {
+  if (leeway === undefined || (Number.isInteger(leeway) && (leeway as number) >= 0 && (leeway as number) <= MAX_LEEWAY)) return;
+  throw new MalconfiguredError(`Token claims: leeway must be a whole number of seconds from 0 to ${MAX_LEEWAY}`);
 }
 
 /** jose checks `iat` only when given a maximum age: a token issued in the future (beyond the leeway) is refused here. */
